@@ -1,0 +1,252 @@
+package dev.tollgate.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.deser.DeserializationProblemHandler;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a config file (YAML; JSON is valid YAML) into a {@link TollgateConfig}.
+ *
+ * <p>Three passes: parse the text into a tree, replace {@code ${NAME}} in every string with the
+ * environment variable NAME (a missing one is an error), then bind the tree to the records. Binding
+ * rejects unknown keys and collects all of them before failing, so a user fixes a file in one go.
+ * Every problem names its key path.
+ */
+public final class ConfigLoader {
+
+    private static final Pattern ENV_REFERENCE = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+
+    /**
+     * Keys of SPEC §5 that this version does not act on yet. Accepting them silently would let a user
+     * believe a budget holds when nothing enforces it, so they are refused with a message saying so.
+     */
+    private static final Set<String> NOT_YET_SUPPORTED = Set.of(
+            "time_zone", "pricing", "defaults", "agents", "teams", "global", "alerts", "loop_detection", "admin",
+            "identity.require_agent", "identity.require_key");
+
+    private final ObjectMapper mapper;
+    private final Function<String, String> environment;
+
+    /** A loader that reads {@code ${NAME}} from the process environment. */
+    public ConfigLoader() {
+        this(System::getenv);
+    }
+
+    /** A loader with its own environment, for tests and for callers that sandbox it. */
+    public ConfigLoader(Function<String, String> environment) {
+        this.environment = environment;
+        this.mapper = YAMLMapper.builder(new YAMLFactory())
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+                .build();
+    }
+
+    /** Loads a file; a missing or unreadable file is a {@link ConfigException} naming it. */
+    public TollgateConfig load(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file + ": no such file");
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot be read (" + e.getMessage() + ")");
+        }
+        return parse(text);
+    }
+
+    /** Parses config text. An empty text is the default config. */
+    public TollgateConfig parse(String text) throws ConfigException {
+        JsonNode tree;
+        try {
+            tree = mapper.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new ConfigException("not valid YAML: " + e.getOriginalMessage() + location(e));
+        }
+        if (tree == null || tree.isMissingNode() || tree.isNull()) {
+            return TollgateConfig.DEFAULTS;
+        }
+        if (!tree.isObject()) {
+            throw new ConfigException("the config must be a mapping of keys to values, not " + tree.getNodeType().name().toLowerCase());
+        }
+        List<String> problems = new ArrayList<>();
+        JsonNode substituted = substitute(tree, "", problems);
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        return bind(substituted);
+    }
+
+    private TollgateConfig bind(JsonNode tree) throws ConfigException {
+        List<String> unknownKeys = new ArrayList<>();
+        TollgateConfig config;
+        try {
+            config = mapper.readerFor(TollgateConfig.class)
+                    .withHandler(new UnknownKeyCollector(unknownKeys))
+                    .readValue(tree);
+        } catch (ValueInstantiationException e) {
+            unknownKeys.add(invalidValue(e));
+            throw new ConfigException(unknownKeys);
+        } catch (MismatchedInputException e) {
+            unknownKeys.add(path(e) + ": " + describeMismatch(e));
+            throw new ConfigException(unknownKeys);
+        } catch (JsonMappingException e) {
+            unknownKeys.add(path(e) + ": " + e.getOriginalMessage());
+            throw new ConfigException(unknownKeys);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read the config: " + e.getMessage());
+        }
+        if (!unknownKeys.isEmpty()) {
+            throw new ConfigException(unknownKeys);
+        }
+        return config;
+    }
+
+    /** Replaces {@code ${NAME}} in every string value; returns a new tree. */
+    private JsonNode substitute(JsonNode node, String path, List<String> problems) {
+        if (node.isTextual()) {
+            return TextNode.valueOf(expand(node.textValue(), path, problems));
+        }
+        if (node.isObject()) {
+            ObjectNode copy = mapper.createObjectNode();
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> field = it.next();
+                copy.set(field.getKey(), substitute(field.getValue(), join(path, field.getKey()), problems));
+            }
+            return copy;
+        }
+        if (node.isArray()) {
+            ArrayNode copy = mapper.createArrayNode();
+            for (int i = 0; i < node.size(); i++) {
+                copy.add(substitute(node.get(i), path + "[" + i + "]", problems));
+            }
+            return copy;
+        }
+        return node;
+    }
+
+    private String expand(String value, String path, List<String> problems) {
+        Matcher matcher = ENV_REFERENCE.matcher(value);
+        StringBuilder out = new StringBuilder();
+        while (matcher.find()) {
+            String name = matcher.group(1);
+            String replacement = environment.apply(name);
+            if (replacement == null) {
+                problems.add(path + ": environment variable " + name + " is not set");
+                replacement = "";
+            }
+            matcher.appendReplacement(out, Matcher.quoteReplacement(replacement));
+        }
+        matcher.appendTail(out);
+        return out.toString();
+    }
+
+    private static String invalidValue(ValueInstantiationException e) {
+        String at = path(e);
+        Throwable cause = e.getCause();
+        if (cause instanceof InvalidValueException invalid) {
+            return join(at, invalid.key()) + ": " + invalid.problem();
+        }
+        return at + ": " + (cause != null ? cause.getMessage() : e.getOriginalMessage());
+    }
+
+    private static String describeMismatch(MismatchedInputException e) {
+        Class<?> target = e.getTargetType();
+        if (target == null) {
+            return e.getOriginalMessage();
+        }
+        if (target == int.class || target == Integer.class || target == long.class || target == Long.class) {
+            return "must be a whole number";
+        }
+        if (target == boolean.class || target == Boolean.class) {
+            return "must be true or false";
+        }
+        if (target == String.class) {
+            return "must be a string";
+        }
+        return "must be a mapping of keys to values";
+    }
+
+    /** The dotted key path Jackson was at when it failed ({@code upstream.base_url}). */
+    private static String path(JsonMappingException e) {
+        StringBuilder out = new StringBuilder();
+        for (JsonMappingException.Reference ref : e.getPath()) {
+            if (ref.getFieldName() != null) {
+                if (out.length() > 0) {
+                    out.append('.');
+                }
+                out.append(ref.getFieldName());
+            } else if (ref.getIndex() >= 0) {
+                out.append('[').append(ref.getIndex()).append(']');
+            }
+        }
+        return out.length() == 0 ? "(top level)" : out.toString();
+    }
+
+    private static String location(JsonProcessingException e) {
+        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+    }
+
+    private static String join(String path, String key) {
+        return path.isEmpty() || path.equals("(top level)") ? key : path + "." + key;
+    }
+
+    /** Records every unknown key with its path and skips it, so that all of them are reported at once. */
+    private static final class UnknownKeyCollector extends DeserializationProblemHandler {
+        private final List<String> problems;
+
+        UnknownKeyCollector(List<String> problems) {
+            this.problems = problems;
+        }
+
+        @Override
+        public boolean handleUnknownProperty(DeserializationContext ctxt, com.fasterxml.jackson.core.JsonParser p,
+                com.fasterxml.jackson.databind.JsonDeserializer<?> deserializer, Object beanOrClass, String propertyName)
+                throws IOException {
+            String parent = parentPath(p);
+            String key = join(parent, propertyName);
+            if (NOT_YET_SUPPORTED.contains(key)) {
+                problems.add(key + ": is a Tollgate config key that this version does not enforce yet;"
+                        + " remove it rather than rely on it");
+            } else {
+                problems.add(key + ": unknown key");
+            }
+            p.skipChildren();
+            return true;
+        }
+
+        private static String parentPath(com.fasterxml.jackson.core.JsonParser p) {
+            List<String> names = new ArrayList<>();
+            for (var ctx = p.getParsingContext().getParent(); ctx != null; ctx = ctx.getParent()) {
+                if (ctx.getCurrentName() != null) {
+                    names.add(0, ctx.getCurrentName());
+                }
+            }
+            return String.join(".", names);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package dev.tollgate.config;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+/**
+ * The whole of a Tollgate config file (SPEC §5), immutable once loaded. Sections left out of the file
+ * take their defaults, so an empty file is a valid config that forwards to OpenAI.
+ */
+public record TollgateConfig(
+        @JsonProperty("listen") ListenAddress listen,
+        @JsonProperty("upstream") UpstreamConfig upstream,
+        @JsonProperty("storage") StorageConfig storage,
+        @JsonProperty("identity") IdentityConfig identity,
+        @JsonProperty("limits") LimitsConfig limits) {
+
+    public static final ListenAddress DEFAULT_LISTEN = new ListenAddress("127.0.0.1", 8080);
+
+    /** The config in force when there is no file at all. */
+    public static final TollgateConfig DEFAULTS = new TollgateConfig(null, null, null, null, null);
+
+    public TollgateConfig {
+        listen = listen == null ? DEFAULT_LISTEN : listen;
+        upstream = upstream == null ? UpstreamConfig.DEFAULTS : upstream;
+        storage = storage == null ? StorageConfig.DEFAULTS : storage;
+        identity = identity == null ? IdentityConfig.DEFAULTS : identity;
+        limits = limits == null ? LimitsConfig.DEFAULTS : limits;
+    }
+
+    @JsonCreator
+    static TollgateConfig fromYaml(
+            @JsonProperty("listen") String listen,
+            @JsonProperty("upstream") UpstreamConfig upstream,
+            @JsonProperty("storage") StorageConfig storage,
+            @JsonProperty("identity") IdentityConfig identity,
+            @JsonProperty("limits") LimitsConfig limits) {
+        ListenAddress address;
+        try {
+            address = listen == null ? null : ListenAddress.parse(listen);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidValueException("listen", e.getMessage());
+        }
+        return new TollgateConfig(address, upstream, storage, identity, limits);
+    }
+
+    public TollgateConfig withListen(ListenAddress newListen) {
+        return new TollgateConfig(newListen, upstream, storage, identity, limits);
+    }
+
+    public TollgateConfig withUpstream(UpstreamConfig newUpstream) {
+        return new TollgateConfig(listen, newUpstream, storage, identity, limits);
+    }
+
+    public TollgateConfig withStorage(StorageConfig newStorage) {
+        return new TollgateConfig(listen, upstream, newStorage, identity, limits);
+    }
+
+    public TollgateConfig withLimits(LimitsConfig newLimits) {
+        return new TollgateConfig(listen, upstream, storage, identity, newLimits);
+    }
+}

@@ -1,0 +1,68 @@
+package dev.tollgate.proxy.cli;
+
+import dev.tollgate.config.ConfigException;
+import dev.tollgate.config.ConfigLoader;
+import dev.tollgate.config.ListenAddress;
+import dev.tollgate.config.StorageConfig;
+import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.proxy.server.TollgateServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code tollgate serve}: runs the proxy until SIGTERM or Ctrl-C. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Run the proxy. Without --config, reads ./tollgate.yaml if present, else built-in defaults.")
+final class ServeCommand implements Callable<Integer> {
+
+    private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+    static final Path DEFAULT_CONFIG = Path.of("tollgate.yaml");
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Config file (YAML).")
+    Path config;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Address to listen on (overrides the file).")
+    String listen;
+
+    @Option(names = "--db", paramLabel = "FILE", description = "Ledger file (overrides storage.path).")
+    Path db;
+
+    @Override
+    public Integer call() throws Exception {
+        TollgateConfig effective = effectiveConfig();
+        TollgateServer server = TollgateServer.start(effective);
+        Thread stopper = new Thread(server::close, "tollgate-shutdown");
+        Runtime.getRuntime().addShutdownHook(stopper);
+        System.out.println("Tollgate is forwarding " + server.baseUrl() + " to " + effective.upstream().baseUrl());
+        System.out.println("Point agents at it with OPENAI_BASE_URL=" + server.baseUrl());
+        server.awaitClose();
+        return 0;
+    }
+
+    TollgateConfig effectiveConfig() throws ConfigException {
+        TollgateConfig loaded;
+        if (config != null) {
+            loaded = new ConfigLoader().load(config);
+        } else if (Files.exists(DEFAULT_CONFIG)) {
+            log.info("reading {}", DEFAULT_CONFIG.toAbsolutePath());
+            loaded = new ConfigLoader().load(DEFAULT_CONFIG);
+        } else {
+            loaded = TollgateConfig.DEFAULTS;
+        }
+        if (listen != null) {
+            try {
+                loaded = loaded.withListen(ListenAddress.parse(listen));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("--listen: " + e.getMessage());
+            }
+        }
+        if (db != null) {
+            loaded = loaded.withStorage(new StorageConfig(db));
+        }
+        return loaded;
+    }
+}

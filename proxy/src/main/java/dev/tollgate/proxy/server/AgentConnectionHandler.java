@@ -1,0 +1,258 @@
+package dev.tollgate.proxy.server;
+
+import dev.tollgate.config.IdentityConfig;
+import dev.tollgate.proxy.http.ErrorResponse;
+import dev.tollgate.proxy.upstream.ProviderRequests;
+import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
+import dev.tollgate.proxy.upstream.UpstreamExchange;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.Queue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One agent connection: routes each complete request, forwards {@code /v1/*} to the provider, and
+ * answers the rest locally.
+ *
+ * <p>Requests on one connection are served in order, one at a time. The connection keeps reading while
+ * a call is in flight so that a disconnect is noticed at once (and the provider call cancelled); a
+ * pipelined request that arrives meanwhile is held, and reading pauses until its turn.
+ */
+final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implements UpstreamExchange.Completion {
+
+    private static final Logger log = LoggerFactory.getLogger(AgentConnectionHandler.class);
+    private static final String ANONYMOUS = "anonymous";
+
+    private final UpstreamConnectionPool pool;
+    private final ProviderRequests providerRequests;
+    private final IdentityConfig identity;
+    private final long responseTimeoutMs;
+    private final Queue<FullHttpRequest> pipelined = new ArrayDeque<>(2);
+
+    private ChannelHandlerContext ctx;
+    private UpstreamExchange current;
+
+    AgentConnectionHandler(UpstreamConnectionPool pool, ProviderRequests providerRequests, IdentityConfig identity,
+            long responseTimeoutMs) {
+        this.pool = pool;
+        this.providerRequests = providerRequests;
+        this.identity = identity;
+        this.responseTimeoutMs = responseTimeoutMs;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof FullHttpRequest request)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (current != null) {
+            pipelined.add(request);
+            ctx.channel().config().setAutoRead(false);
+            return;
+        }
+        dispatch(request);
+    }
+
+    private void dispatch(FullHttpRequest request) {
+        try {
+            route(request);
+        } catch (RuntimeException e) {
+            request.release();
+            log.error("unexpected error handling {} {}", request.method(), request.uri(), e);
+            respond(new ErrorResponse(HttpResponseStatus.INTERNAL_SERVER_ERROR, "api_error", "internal_error",
+                    "tollgate: internal error; see the proxy's log").toHttpResponse(ctx.alloc(), false), false);
+        }
+    }
+
+    private void route(FullHttpRequest request) {
+        if (request.decoderResult().isFailure()) {
+            Throwable cause = request.decoderResult().cause();
+            request.release();
+            respond(malformed(cause), false);
+            return;
+        }
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        String uri = request.uri();
+        if (!uri.startsWith("/")) {
+            request.release();
+            respond(ErrorResponse.badRequest("invalid_request_uri",
+                    "only origin-form request targets (/v1/...) are accepted; this is not a forward proxy")
+                    .toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
+            return;
+        }
+        String path = new QueryStringDecoder(uri).path();
+        if (hasDotSegment(path)) {
+            request.release();
+            respond(ErrorResponse.badRequest("invalid_request_uri", "paths with '.' or '..' segments are refused")
+                    .toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
+            return;
+        }
+        if (path.equals("/healthz") && (HttpMethod.GET.equals(request.method()) || HttpMethod.HEAD.equals(request.method()))) {
+            request.release();
+            respond(health(), keepAlive);
+            return;
+        }
+        if (path.equals(ProviderRequests.AGENT_PREFIX) || path.startsWith(ProviderRequests.AGENT_PREFIX + "/")) {
+            forward(request, keepAlive);
+            return;
+        }
+        String method = request.method().name();
+        request.release();
+        respond(ErrorResponse.notFound(method, path).toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
+    }
+
+    private void forward(FullHttpRequest request, boolean keepAlive) {
+        String agent = request.headers().get(identity.agentHeader());
+        String intent = request.headers().get(identity.intentHeader());
+        if (agent != null && !RequestIds.isValidAgent(agent)) {
+            request.release();
+            respond(ErrorResponse.badRequest("invalid_agent_id", identity.agentHeader()
+                    + " must be 1-" + RequestIds.MAX_AGENT_LENGTH + " characters of letters, digits and . _ - : @ /,"
+                    + " starting with a letter or digit").toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
+            return;
+        }
+        if (intent != null && !RequestIds.isValidIntent(intent)) {
+            request.release();
+            respond(ErrorResponse.badRequest("invalid_intent_id", identity.intentHeader()
+                    + " must be 1-" + RequestIds.MAX_INTENT_LENGTH + " characters of letters, digits and . _ - : @ /,"
+                    + " starting with a letter or digit").toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
+            return;
+        }
+        current = new UpstreamExchange(ctx.channel(), request, agent == null ? ANONYMOUS : agent, pool,
+                providerRequests, responseTimeoutMs, this);
+        current.start();
+    }
+
+    @Override
+    public void exchangeFinished(UpstreamExchange exchange) {
+        if (exchange != current) {
+            return;
+        }
+        current = null;
+        if (exchange.closesAgentConnection() || !ctx.channel().isActive()) {
+            return;
+        }
+        serveNextPipelined();
+    }
+
+    private void serveNextPipelined() {
+        while (current == null && ctx.channel().isActive()) {
+            FullHttpRequest next = pipelined.poll();
+            if (next == null) {
+                ctx.channel().config().setAutoRead(true);
+                return;
+            }
+            dispatch(next);
+        }
+    }
+
+    private void respond(FullHttpResponse response, boolean keepAlive) {
+        var written = ctx.writeAndFlush(response);
+        if (!keepAlive) {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (current != null) {
+            current.onAgentWritabilityChanged(ctx.channel().isWritable());
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (current != null) {
+            UpstreamExchange gone = current;
+            current = null;
+            gone.onAgentGone();
+        }
+        FullHttpRequest held;
+        while ((held = pipelined.poll()) != null) {
+            held.release();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent && current == null) {
+            ctx.close();
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            log.debug("agent connection {} failed: {}", ctx.channel(), cause.toString());
+        } else {
+            log.warn("agent connection {} failed", ctx.channel(), cause);
+        }
+        ctx.close();
+    }
+
+    private FullHttpResponse malformed(Throwable cause) {
+        ErrorResponse error;
+        if (cause instanceof TooLongHttpLineException) {
+            error = new ErrorResponse(HttpResponseStatus.REQUEST_URI_TOO_LONG, "invalid_request_error", "request_line_too_long",
+                    "tollgate: the request line is too long");
+        } else if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {
+            error = new ErrorResponse(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "invalid_request_error",
+                    "headers_too_large", "tollgate: the request headers are too large");
+        } else {
+            error = ErrorResponse.badRequest("malformed_request", "the request is not valid HTTP/1.1 ("
+                    + (cause == null ? "unknown" : cause.getMessage()) + ")");
+        }
+        return error.toHttpResponse(ctx.alloc(), false);
+    }
+
+    private FullHttpResponse health() {
+        ByteBuf body = ByteBufUtil.writeUtf8(ctx.alloc(), "{\"status\":\"ok\"}");
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, body);
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+        return response;
+    }
+
+    /** True for {@code /v1/../x}, {@code /./x} and the like, percent-encoded or not. */
+    static boolean hasDotSegment(String rawPath) {
+        String decoded = QueryStringDecoder.decodeComponent(rawPath);
+        for (String segment : decoded.split("/", -1)) {
+            if (segment.equals(".") || segment.equals("..")) {
+                return true;
+            }
+        }
+        return decoded.indexOf('\\') >= 0;
+    }
+}

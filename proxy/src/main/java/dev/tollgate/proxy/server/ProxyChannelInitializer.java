@@ -1,0 +1,44 @@
+package dev.tollgate.proxy.server;
+
+import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.proxy.upstream.ProviderRequests;
+import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+
+/** Assembles the pipeline of an agent connection, and nothing else. */
+final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
+
+    /** An agent connection with no call in flight for this long is closed. */
+    static final int AGENT_IDLE_SECONDS = 300;
+    static final int MAX_INITIAL_LINE = 16_384;
+    static final int MAX_HEADER_SIZE = 32_768;
+
+    private final TollgateConfig config;
+    private final UpstreamConnectionPool pool;
+    private final ProviderRequests providerRequests;
+
+    ProxyChannelInitializer(TollgateConfig config, UpstreamConnectionPool pool) {
+        this.config = config;
+        this.pool = pool;
+        this.providerRequests = new ProviderRequests(config.upstream(), config.identity());
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        HttpDecoderConfig decoder = new HttpDecoderConfig()
+                .setMaxInitialLineLength(MAX_INITIAL_LINE)
+                .setMaxHeaderSize(MAX_HEADER_SIZE)
+                .setMaxChunkSize(65_536);
+        ch.pipeline()
+                .addLast("idle", new IdleStateHandler(0, 0, AGENT_IDLE_SECONDS, TimeUnit.SECONDS))
+                .addLast("http", new HttpServerCodec(decoder))
+                .addLast("body", new RequestSizeLimiter(config.limits().maxRequestBytes()))
+                .addLast("agent", new AgentConnectionHandler(pool, providerRequests, config.identity(),
+                        config.upstream().responseTimeoutMs()));
+    }
+}

@@ -1,0 +1,121 @@
+package dev.tollgate.proxy.server;
+
+import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.proxy.net.Transport;
+import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.ssl.SslContext;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running proxy: one listening socket, one event loop group shared by agent and provider
+ * connections, one provider connection pool. {@link #close()} stops accepting, then shuts the loops down
+ * gracefully.
+ */
+public final class TollgateServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(TollgateServer.class);
+
+    /** Per-connection write buffer bounds: past the high mark, reading from the provider pauses. */
+    private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
+
+    private final TollgateConfig config;
+    private final Transport transport;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final UpstreamConnectionPool pool;
+    private final Channel serverChannel;
+
+    private TollgateServer(TollgateConfig config, Transport transport, EventLoopGroup boss, EventLoopGroup workers,
+            UpstreamConnectionPool pool, Channel serverChannel) {
+        this.config = config;
+        this.transport = transport;
+        this.boss = boss;
+        this.workers = workers;
+        this.pool = pool;
+        this.serverChannel = serverChannel;
+    }
+
+    /** Binds and starts serving; throws if the address cannot be bound. */
+    public static TollgateServer start(TollgateConfig config) throws InterruptedException {
+        return start(config, null);
+    }
+
+    /**
+     * Binds and starts serving.
+     *
+     * @param upstreamTls the TLS context for an https provider; null for the default (JVM trust store)
+     */
+    public static TollgateServer start(TollgateConfig config, SslContext upstreamTls) throws InterruptedException {
+        Transport transport = Transport.detect();
+        EventLoopGroup boss = transport.newEventLoopGroup(1);
+        EventLoopGroup workers = transport.newEventLoopGroup(0);
+        UpstreamConnectionPool pool = new UpstreamConnectionPool(config.upstream(), transport, upstreamTls);
+        try {
+            Channel channel = new ServerBootstrap()
+                    .group(boss, workers)
+                    .channel(transport.serverChannel())
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                    .childHandler(new ProxyChannelInitializer(config, pool))
+                    .bind(config.listen().host(), config.listen().port())
+                    .sync()
+                    .channel();
+            TollgateServer server = new TollgateServer(config, transport, boss, workers, pool, channel);
+            log.info("Tollgate listening on {} ({}), forwarding /v1/* to {}", server.address(),
+                    transport.name().toLowerCase(), config.upstream().baseUrl());
+            return server;
+        } catch (InterruptedException | RuntimeException e) {
+            pool.close();
+            boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            throw e;
+        }
+    }
+
+    /** The bound address; with port 0 in the config, the port the system chose. */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    /** The base URL agents put in {@code OPENAI_BASE_URL}. */
+    public String baseUrl() {
+        InetSocketAddress address = address();
+        String host = address.getAddress().isAnyLocalAddress() ? "127.0.0.1" : address.getAddress().getHostAddress();
+        if (host.indexOf(':') >= 0) {
+            host = "[" + host + "]";
+        }
+        return "http://" + host + ":" + address.getPort() + "/v1";
+    }
+
+    public TollgateConfig config() {
+        return config;
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    /** Blocks until the listening socket is closed. */
+    public void awaitClose() throws InterruptedException {
+        serverChannel.closeFuture().sync();
+    }
+
+    @Override
+    public void close() {
+        serverChannel.close().syncUninterruptibly();
+        pool.close();
+        boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+        log.info("Tollgate stopped");
+    }
+}

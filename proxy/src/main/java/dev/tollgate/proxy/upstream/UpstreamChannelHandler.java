@@ -1,0 +1,79 @@
+package dev.tollgate.proxy.upstream;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The last handler of a provider connection. It hands what the provider sends to the exchange that
+ * currently owns the connection; while the connection sits in the pool, anything but a close is
+ * unexpected and closes it.
+ */
+final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(UpstreamChannelHandler.class);
+
+    private UpstreamExchange exchange;
+
+    static UpstreamChannelHandler of(Channel channel) {
+        return (UpstreamChannelHandler) channel.pipeline().get("relay");
+    }
+
+    void attach(UpstreamExchange owner) {
+        this.exchange = owner;
+    }
+
+    void detach() {
+        this.exchange = null;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (exchange != null) {
+            exchange.onUpstreamMessage(msg);
+        } else {
+            ReferenceCountUtil.release(msg);
+            log.debug("provider sent data on an idle pooled connection {}; closing it", ctx.channel());
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (exchange != null) {
+            exchange.onUpstreamReadComplete();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (exchange != null) {
+            exchange.onUpstreamFault(new IOException("the provider closed the connection"));
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (exchange != null) {
+            exchange.onUpstreamFault(cause);
+        } else {
+            log.debug("error on idle provider connection {}: {}", ctx.channel(), cause.toString());
+        }
+        ctx.close();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        // A call may legitimately wait minutes for a reasoning model; only idle pooled connections expire.
+        if (evt instanceof IdleStateEvent && exchange == null) {
+            ctx.close();
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+}

@@ -1,0 +1,295 @@
+package dev.tollgate.proxy.upstream;
+
+import dev.tollgate.proxy.http.ErrorResponse;
+import dev.tollgate.proxy.http.HopByHopHeaders;
+import dev.tollgate.proxy.http.TollgateHeaders;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.ConnectException;
+import java.net.UnknownHostException;
+import java.nio.channels.ClosedChannelException;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One call forwarded to the provider and its response relayed back to the agent.
+ *
+ * <p>Everything here runs on the agent channel's event loop, which is also the provider channel's, so
+ * the state needs no locks. The response is streamed: each piece the provider sends is written to the
+ * agent as it arrives and flushed at the end of each read. When the agent cannot keep up, reading from
+ * the provider stops until the agent's socket drains, so a slow agent holds back the provider instead of
+ * filling the heap.
+ *
+ * <p>Faults end the exchange exactly once: before response headers, the agent gets a 502 or 504 (nothing
+ * was charged); after them, the agent's connection is closed, because a half-sent response cannot be
+ * turned into an error. The provider connection is returned to the pool only after a clean, complete,
+ * keep-alive response.
+ */
+public final class UpstreamExchange {
+
+    private static final Logger log = LoggerFactory.getLogger(UpstreamExchange.class);
+
+    /** Told once when an exchange ends, on the event loop, so the agent connection can take its next request. */
+    public interface Completion {
+        void exchangeFinished(UpstreamExchange exchange);
+    }
+
+    private enum State { CONNECTING, AWAITING_HEADERS, STREAMING, DONE }
+
+    private final Channel agent;
+    private final UpstreamConnectionPool pool;
+    private final ProviderRequests requests;
+    private final long responseTimeoutMs;
+    private final String agentId;
+    private final boolean agentKeepAlive;
+    private final boolean agentAcceptsChunked;
+    private final boolean headRequest;
+    private final Completion completion;
+
+    private FullHttpRequest request;
+    private State state = State.CONNECTING;
+    private Channel provider;
+    private ScheduledFuture<?> responseTimeout;
+    private boolean providerKeepAlive;
+    private boolean closeAgentAfterResponse;
+
+    public UpstreamExchange(Channel agent, FullHttpRequest request, String agentId, UpstreamConnectionPool pool,
+            ProviderRequests requests, long responseTimeoutMs, Completion completion) {
+        this.agent = agent;
+        this.request = request;
+        this.agentId = agentId;
+        this.pool = pool;
+        this.requests = requests;
+        this.responseTimeoutMs = responseTimeoutMs;
+        this.completion = completion;
+        this.agentKeepAlive = HttpUtil.isKeepAlive(request);
+        this.agentAcceptsChunked = request.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0;
+        this.headRequest = HttpMethod.HEAD.equals(request.method());
+    }
+
+    /** Acquires a provider connection and sends the request. Takes ownership of the request. */
+    public void start() {
+        pool.acquire(agent.eventLoop()).addListener(this::onConnected);
+    }
+
+    private void onConnected(Future<? super Channel> connected) {
+        if (!connected.isSuccess()) {
+            if (state != State.DONE) {
+                failBeforeResponse(ErrorResponse.upstreamUnavailable(describe(connected.cause())));
+            }
+            return;
+        }
+        Channel channel = (Channel) connected.getNow();
+        if (state == State.DONE) {
+            // The agent left while we were connecting; the connection is clean and can serve someone else.
+            pool.release(channel);
+            return;
+        }
+        provider = channel;
+        UpstreamChannelHandler.of(channel).attach(this);
+        state = State.AWAITING_HEADERS;
+        responseTimeout = agent.eventLoop().schedule(this::onResponseTimeout, responseTimeoutMs, TimeUnit.MILLISECONDS);
+        FullHttpRequest outgoing = requests.toProvider(request);
+        request = null;
+        provider.writeAndFlush(outgoing).addListener(written -> {
+            if (!written.isSuccess()) {
+                onUpstreamFault(written.cause());
+            }
+        });
+    }
+
+    void onUpstreamMessage(Object msg) {
+        if (state == State.DONE) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpResponse response) {
+            if (response.decoderResult().isFailure()) {
+                ReferenceCountUtil.release(msg);
+                onUpstreamFault(response.decoderResult().cause());
+                return;
+            }
+            onResponseHead(response);
+        }
+        if (msg instanceof HttpContent content) {
+            onResponseContent(content);
+        }
+    }
+
+    private void onResponseHead(HttpResponse response) {
+        responseTimeout.cancel(false);
+        state = State.STREAMING;
+        providerKeepAlive = HttpUtil.isKeepAlive(response);
+        agent.write(toAgentHead(response), agent.voidPromise());
+        // Headers go out at once: an agent waiting on a long stream sees the status immediately.
+        agent.flush();
+    }
+
+    private void onResponseContent(HttpContent content) {
+        if (content.decoderResult().isFailure()) {
+            Throwable cause = content.decoderResult().cause();
+            content.release();
+            onUpstreamFault(cause);
+            return;
+        }
+        if (content instanceof LastHttpContent) {
+            finish(content);
+            return;
+        }
+        agent.write(content, agent.voidPromise());
+        if (!agent.isWritable()) {
+            provider.config().setAutoRead(false);
+        }
+    }
+
+    void onUpstreamReadComplete() {
+        if (state == State.STREAMING) {
+            agent.flush();
+        }
+    }
+
+    /** The agent's socket drained or filled up: resume or pause reading from the provider. */
+    public void onAgentWritabilityChanged(boolean writable) {
+        if (state == State.STREAMING) {
+            provider.config().setAutoRead(writable);
+        }
+    }
+
+    /** The agent disconnected: cancel the provider call by closing its connection. */
+    public void onAgentGone() {
+        if (state == State.DONE) {
+            return;
+        }
+        log.debug("agent {} disconnected mid-call; cancelling the provider request", agentId);
+        end();
+        if (provider != null) {
+            pool.discard(provider);
+        }
+    }
+
+    void onUpstreamFault(Throwable cause) {
+        switch (state) {
+            case CONNECTING, AWAITING_HEADERS -> {
+                log.debug("provider failed before answering: {}", cause.toString());
+                failBeforeResponse(ErrorResponse.upstreamUnavailable(describe(cause)));
+            }
+            case STREAMING -> {
+                log.warn("provider connection failed mid-response for agent {}: {}; closing the agent's connection",
+                        agentId, cause.toString());
+                end();
+                pool.discard(provider);
+                agent.flush();
+                agent.close();
+            }
+            case DONE -> { }
+        }
+    }
+
+    private void onResponseTimeout() {
+        if (state == State.AWAITING_HEADERS) {
+            log.debug("provider sent no response headers within {} ms", responseTimeoutMs);
+            failBeforeResponse(ErrorResponse.upstreamTimeout(responseTimeoutMs));
+        }
+    }
+
+    private void failBeforeResponse(ErrorResponse error) {
+        end();
+        if (provider != null) {
+            pool.discard(provider);
+        }
+        var response = error.toHttpResponse(agent.alloc(), agentKeepAlive);
+        response.headers().set(TollgateHeaders.AGENT, agentId);
+        var written = agent.writeAndFlush(response);
+        if (!agentKeepAlive) {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+        completion.exchangeFinished(this);
+    }
+
+    private void finish(HttpContent last) {
+        end();
+        var written = agent.writeAndFlush(last);
+        if (providerKeepAlive) {
+            pool.release(provider);
+        } else {
+            pool.discard(provider);
+        }
+        if (closeAgentAfterResponse) {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+        completion.exchangeFinished(this);
+    }
+
+    /** Marks the exchange over and frees what it still holds; safe to call once per exchange. */
+    private void end() {
+        state = State.DONE;
+        if (responseTimeout != null) {
+            responseTimeout.cancel(false);
+        }
+        if (request != null) {
+            request.release();
+            request = null;
+        }
+    }
+
+    /** True once the agent connection must close after this response (no keep-alive, or close-delimited). */
+    public boolean closesAgentConnection() {
+        return closeAgentAfterResponse;
+    }
+
+    private HttpResponse toAgentHead(HttpResponse response) {
+        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status());
+        head.headers().set(response.headers());
+        boolean chunkedFromProvider = HttpUtil.isTransferEncodingChunked(response);
+        HopByHopHeaders.strip(head.headers());
+        head.headers().set(TollgateHeaders.AGENT, agentId);
+        closeAgentAfterResponse = !agentKeepAlive;
+        int code = response.status().code();
+        boolean hasBody = !headRequest && code >= 200 && code != 204 && code != 304;
+        if (hasBody && (chunkedFromProvider || !head.headers().contains(HttpHeaderNames.CONTENT_LENGTH))) {
+            head.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
+            if (agentAcceptsChunked) {
+                head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            } else {
+                // An HTTP/1.0 agent knows no chunks: the end of the body is the end of the connection.
+                closeAgentAfterResponse = true;
+            }
+        }
+        if (closeAgentAfterResponse) {
+            head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        return head;
+    }
+
+    private static String describe(Throwable cause) {
+        if (cause instanceof ConnectException) {
+            return "connection refused or timed out";
+        }
+        if (cause instanceof UnknownHostException) {
+            return "unknown host";
+        }
+        if (cause instanceof SSLException) {
+            return "TLS handshake failed: " + cause.getMessage();
+        }
+        if (cause instanceof ClosedChannelException) {
+            return "connection closed";
+        }
+        String message = cause.getMessage();
+        return message == null ? cause.getClass().getSimpleName() : message;
+    }
+}
