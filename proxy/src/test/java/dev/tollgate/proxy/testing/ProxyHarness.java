@@ -1,0 +1,81 @@
+package dev.tollgate.proxy.testing;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import dev.tollgate.config.ConfigException;
+import dev.tollgate.config.ConfigLoader;
+import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.proxy.server.TollgateServer;
+import io.netty.handler.ssl.SslContext;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A real Tollgate server on a free loopback port, configured from YAML text like a user's file, plus
+ * agents that talk to it: the official OpenAI Java client and the JDK's HTTP client for raw bytes.
+ */
+public final class ProxyHarness implements AutoCloseable {
+
+    private final TollgateServer server;
+    private final List<OpenAIClient> clients = new ArrayList<>();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private ProxyHarness(TollgateServer server) {
+        this.server = server;
+    }
+
+    /** A proxy forwarding to {@code upstreamBaseUrl}, with extra YAML appended to the config. */
+    public static ProxyHarness start(String upstreamBaseUrl, String extraYaml) throws ConfigException, InterruptedException {
+        return start(upstreamBaseUrl, extraYaml, null);
+    }
+
+    public static ProxyHarness start(String upstreamBaseUrl, String extraYaml, SslContext upstreamTls)
+            throws ConfigException, InterruptedException {
+        String yaml = "listen: 127.0.0.1:0\n" + extraYaml.replace("UPSTREAM", upstreamBaseUrl);
+        if (!yaml.contains("upstream:")) {
+            yaml += "\nupstream:\n  base_url: " + upstreamBaseUrl + "\n";
+        }
+        TollgateConfig config = new ConfigLoader(name -> null).parse(yaml);
+        return new ProxyHarness(TollgateServer.start(config, upstreamTls));
+    }
+
+    public TollgateServer server() {
+        return server;
+    }
+
+    public String baseUrl() {
+        return server.baseUrl();
+    }
+
+    public URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + server.address().getPort() + path);
+    }
+
+    public HttpClient http() {
+        return http;
+    }
+
+    /** The official client as an agent named {@code agent}, without retries so every call is seen once. */
+    public OpenAIClient agent(String agent) {
+        OpenAIOkHttpClient.Builder builder = OpenAIOkHttpClient.builder()
+                .baseUrl(server.baseUrl())
+                .apiKey("sk-agent-key")
+                .maxRetries(0)
+                .timeout(Duration.ofSeconds(20));
+        if (agent != null) {
+            builder.putHeader("X-Agent-Id", agent).putHeader("X-Intent-Id", "int_" + agent);
+        }
+        OpenAIClient client = builder.build();
+        clients.add(client);
+        return client;
+    }
+
+    @Override
+    public void close() {
+        clients.forEach(OpenAIClient::close);
+        server.close();
+    }
+}
