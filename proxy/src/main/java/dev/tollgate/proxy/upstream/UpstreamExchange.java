@@ -151,10 +151,9 @@ public final class UpstreamExchange {
             finish(content);
             return;
         }
+        // Past the agent channel's high water mark this write makes it unwritable, and the
+        // writability event pauses reading from the provider (onAgentWritabilityChanged).
         agent.write(content, agent.voidPromise());
-        if (!agent.isWritable()) {
-            provider.config().setAutoRead(false);
-        }
     }
 
     void onUpstreamReadComplete() {
