@@ -239,9 +239,15 @@ public final class ConfigLoader {
             return true;
         }
 
+        /** The path of the mapping that holds the key the parser is at. */
         private static String parentPath(com.fasterxml.jackson.core.JsonParser p) {
+            var ctx = p.getParsingContext();
+            if (p.currentToken() != null && p.currentToken().isStructStart()) {
+                // Positioned on the value's '{' or '[': step out to the mapping that holds the key.
+                ctx = ctx.getParent();
+            }
             List<String> names = new ArrayList<>();
-            for (var ctx = p.getParsingContext().getParent(); ctx != null; ctx = ctx.getParent()) {
+            for (ctx = ctx.getParent(); ctx != null; ctx = ctx.getParent()) {
                 if (ctx.getCurrentName() != null) {
                     names.add(0, ctx.getCurrentName());
                 }

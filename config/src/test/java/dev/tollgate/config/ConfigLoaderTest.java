@@ -1,0 +1,156 @@
+package dev.tollgate.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+    private final ConfigLoader loader = new ConfigLoader(Map.of("OPENAI_API_KEY", "sk-from-env", "PORT", "9090")::get);
+
+    private static ConfigException problemsOf(ThrowingLoad load) {
+        try {
+            load.run();
+        } catch (ConfigException e) {
+            return e;
+        }
+        throw new AssertionError("expected a ConfigException");
+    }
+
+    interface ThrowingLoad {
+        void run() throws ConfigException;
+    }
+
+    @Test
+    void emptyFileIsTheDefaultConfig() throws Exception {
+        TollgateConfig config = loader.parse("");
+
+        assertThat(config).isEqualTo(TollgateConfig.DEFAULTS);
+        assertThat(config.listen()).isEqualTo(new ListenAddress("127.0.0.1", 8080));
+        assertThat(config.upstream().baseUrl()).isEqualTo(URI.create("https://api.openai.com/v1"));
+        assertThat(config.upstream().connectTimeoutMs()).isEqualTo(5_000);
+        assertThat(config.upstream().responseTimeoutMs()).isEqualTo(600_000);
+        assertThat(config.limits().maxRequestBytes()).isEqualTo(33_554_432);
+        assertThat(config.identity().agentHeader()).isEqualTo("X-Agent-Id");
+        assertThat(config.storage().path()).isEqualTo(Path.of("tollgate.db"));
+    }
+
+    @Test
+    void readsEveryKeyThisVersionSupports() throws Exception {
+        TollgateConfig config = loader.parse("""
+                listen: 0.0.0.0:${PORT}
+                upstream:
+                  base_url: http://llm.internal:8000/openai/v1/
+                  api_key: ${OPENAI_API_KEY}
+                  connect_timeout_ms: 250
+                  response_timeout_ms: 30000
+                storage:
+                  path: /var/lib/tollgate/ledger.db
+                identity:
+                  agent_header: X-Bot
+                  intent_header: X-Task
+                limits:
+                  max_request_bytes: 1048576
+                """);
+
+        assertThat(config.listen()).isEqualTo(new ListenAddress("0.0.0.0", 9090));
+        assertThat(config.upstream().baseUrl()).isEqualTo(URI.create("http://llm.internal:8000/openai/v1"));
+        assertThat(config.upstream().basePath()).isEqualTo("/openai/v1");
+        assertThat(config.upstream().hostHeader()).isEqualTo("llm.internal:8000");
+        assertThat(config.upstream().tls()).isFalse();
+        assertThat(config.upstream().apiKey()).isEqualTo("sk-from-env");
+        assertThat(config.upstream().connectTimeoutMs()).isEqualTo(250);
+        assertThat(config.storage().path()).isEqualTo(Path.of("/var/lib/tollgate/ledger.db"));
+        assertThat(config.identity().intentHeader()).isEqualTo("X-Task");
+        assertThat(config.limits().maxRequestBytes()).isEqualTo(1_048_576);
+    }
+
+    @Test
+    void jsonIsValidYaml() throws Exception {
+        TollgateConfig config = loader.parse("{\"upstream\": {\"base_url\": \"https://example.com/v1\"}}");
+
+        assertThat(config.upstream().port()).isEqualTo(443);
+        assertThat(config.upstream().hostHeader()).isEqualTo("example.com");
+    }
+
+    @Test
+    void everyUnknownKeyIsReportedWithItsPath() {
+        ConfigException e = problemsOf(() -> loader.parse("""
+                upstream:
+                  bse_url: http://x/v1
+                  timeout: 5
+                limitz: {}
+                """));
+
+        assertThat(e.problems()).containsExactly("upstream.bse_url: unknown key", "upstream.timeout: unknown key",
+                "limitz: unknown key");
+    }
+
+    @Test
+    void specKeysNotEnforcedYetAreRefusedSayingSo() {
+        ConfigException e = problemsOf(() -> loader.parse("agents:\n  a: {max_cost_per_day_usd: 5}\n"));
+
+        assertThat(e.problems()).singleElement().asString()
+                .startsWith("agents: ").contains("does not enforce yet");
+    }
+
+    @Test
+    void missingEnvironmentVariableIsAnErrorNamingKeyAndVariable() {
+        ConfigException e = problemsOf(() -> loader.parse("upstream:\n  api_key: ${NOT_SET_ANYWHERE}\n"));
+
+        assertThat(e.problems()).containsExactly("upstream.api_key: environment variable NOT_SET_ANYWHERE is not set");
+    }
+
+    @Test
+    void outOfRangeValuesNameTheirKey() {
+        assertThat(problemsOf(() -> loader.parse("upstream:\n  connect_timeout_ms: 0\n")).problems())
+                .containsExactly("upstream.connect_timeout_ms: must be > 0");
+        assertThat(problemsOf(() -> loader.parse("limits:\n  max_request_bytes: -1\n")).problems())
+                .containsExactly("limits.max_request_bytes: must be > 0");
+        assertThat(problemsOf(() -> loader.parse("upstream:\n  base_url: ftp://x/v1\n")).problems()).singleElement()
+                .asString().startsWith("upstream.base_url: must start with http:// or https://");
+        assertThat(problemsOf(() -> loader.parse("listen: nowhere\n")).problems()).singleElement()
+                .asString().startsWith("listen: expected HOST:PORT");
+        assertThat(problemsOf(() -> loader.parse("identity:\n  agent_header: \"X Agent\"\n")).problems()).singleElement()
+                .asString().startsWith("identity.agent_header: ");
+    }
+
+    @Test
+    void wrongTypesNameTheirKey() {
+        assertThat(problemsOf(() -> loader.parse("limits:\n  max_request_bytes: lots\n")).problems())
+                .containsExactly("limits.max_request_bytes: must be a whole number");
+        assertThat(problemsOf(() -> loader.parse("upstream: 5\n")).problems()).singleElement()
+                .asString().startsWith("upstream: ");
+    }
+
+    @Test
+    void brokenYamlSaysWhere() {
+        assertThat(problemsOf(() -> loader.parse("upstream:\n  base_url: [\n")).problems()).singleElement()
+                .asString().startsWith("not valid YAML").contains("line");
+        assertThat(problemsOf(() -> loader.parse("- a\n- b\n")).problems()).singleElement()
+                .asString().contains("mapping");
+    }
+
+    @Test
+    void loadNamesAMissingFile(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("tollgate.yaml");
+        assertThat(problemsOf(() -> loader.load(file)).problems()).containsExactly(file + ": no such file");
+
+        Files.writeString(file, "listen: 127.0.0.1:0\n");
+        assertThat(loader.load(file).listen().port()).isZero();
+    }
+
+    @Test
+    void listenAddressParsesIpv6InBrackets() {
+        assertThat(ListenAddress.parse("[::1]:8080")).isEqualTo(new ListenAddress("::1", 8080));
+        assertThat(ListenAddress.parse("[::1]:8080").toString()).isEqualTo("[::1]:8080");
+        assertThatThrownBy(() -> ListenAddress.parse("::1:8080")).hasMessageContaining("brackets");
+        assertThatThrownBy(() -> ListenAddress.parse("host:99999")).hasMessageContaining("65535");
+    }
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Tollgate in one minute, with no network and no API key: starts the built-in fake provider and the
+# proxy on free loopback ports, sends calls through the proxy the way an agent does, and stops both.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Build once up front (no-op when the jar is fresh), so the two servers start fast.
+"$root/tollgate" --version >/dev/null
+
+# Waits until a server prints its base URL after the given marker, and prints that URL.
+base_url_of() {
+  local log="$1" marker="$2" url=""
+  for _ in $(seq 1 100); do
+    url="$(grep -o "$marker"'http://[0-9.]*:[0-9]*/v1' "$log" | head -1 | sed "s|^$marker||" || true)"
+    [ -n "$url" ] && { echo "$url"; return 0; }
+    sleep 0.1
+  done
+  echo "quickstart: a server did not start; its output:" >&2; cat "$log" >&2; return 1
+}
+
+"$root/tollgate" mock-upstream --port 0 --chunk-delay-ms 30 >"$work/mock.log" 2>&1 &
+pids+=($!)
+provider="$(base_url_of "$work/mock.log" "listening on ")"
+
+cat >"$work/tollgate.yaml" <<YAML
+listen: 127.0.0.1:0
+upstream:
+  base_url: $provider
+YAML
+"$root/tollgate" serve --config "$work/tollgate.yaml" >"$work/proxy.log" 2>&1 &
+pids+=($!)
+proxy="$(base_url_of "$work/proxy.log" "OPENAI_BASE_URL=")"
+
+echo "fake provider : $provider"
+echo "Tollgate      : $proxy   (agents use OPENAI_BASE_URL=$proxy)"
+echo
+echo "--- a chat completion from agent 'research-agent', task 'ticket-4711':"
+curl -sS -i "$proxy/chat/completions" \
+  -H 'Content-Type: application/json' \
+  -H 'X-Agent-Id: research-agent' -H 'X-Intent-Id: ticket-4711' \
+  -d '{"model":"gpt-4o","messages":[{"role":"user","content":"Summarise ticket 4711."}]}' \
+  | grep -iE '^(HTTP/|x-tollgate-agent)|"usage"' | sed -E 's/.*("usage":\{[^}]*).*/\1 ...}/'
+echo
+echo "--- the same, streamed (each event is relayed as the provider sends it):"
+curl -sS -N "$proxy/chat/completions" \
+  -H 'Content-Type: application/json' -H 'X-Agent-Id: research-agent' \
+  -d '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hi."}]}' \
+  | grep -o '"content":"[^"]*"' | sed -E 's/"content":"(.*)"/\1/' | tr -d '\n'
+echo
+echo
+echo "--- a body over limits.max_request_bytes is refused before it reaches the provider:"
+head -c 40000000 /dev/zero | tr '\0' 'a' >"$work/huge.json"
+curl -sS "$proxy/chat/completions" -H 'Content-Type: application/json' --data-binary @"$work/huge.json" || true
+echo
+echo
+echo "Done. To run it yourself:"
+echo "  ./tollgate mock-upstream --port 8081 &"
+echo "  printf 'upstream:\\n  base_url: http://127.0.0.1:8081/v1\\n' > tollgate.yaml && ./tollgate serve"
+echo "  OPENAI_BASE_URL=http://127.0.0.1:8080/v1 OPENAI_CUSTOM_HEADERS='X-Agent-Id: my-agent' your-agent"

@@ -1,0 +1,100 @@
+package dev.tollgate.proxy.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tollgate.config.ListenAddress;
+import dev.tollgate.config.TollgateConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class TollgateCliTest {
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream originalOut;
+    private PrintStream originalErr;
+
+    @BeforeEach
+    void capture() {
+        originalOut = System.out;
+        originalErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restore() {
+        System.setOut(originalOut);
+        System.setErr(originalErr);
+    }
+
+    private String stderr() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void helpListsTheCommands() {
+        int code = TollgateCli.run("--help");
+
+        assertThat(code).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("serve").contains("mock-upstream");
+    }
+
+    @Test
+    void badConfigExitsNonZeroWithItsProblemsAndNoStackTrace(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("bad.yaml");
+        Files.writeString(file, "upstream:\n  bse_url: http://x/v1\nlisten: nowhere\n");
+
+        int code = TollgateCli.run("serve", "--config", file.toString());
+
+        assertThat(code).isEqualTo(1);
+        assertThat(stderr()).startsWith("tollgate: bad config:").contains("upstream.bse_url: unknown key")
+                .doesNotContain("\tat ");
+    }
+
+    @Test
+    void missingConfigFileIsOneClearLine() {
+        int code = TollgateCli.run("serve", "--config", "/nonexistent/tollgate.yaml");
+
+        assertThat(code).isEqualTo(1);
+        assertThat(stderr()).contains("/nonexistent/tollgate.yaml: no such file").doesNotContain("\tat ");
+    }
+
+    @Test
+    void unknownOptionExitsWithUsageHint() {
+        int code = TollgateCli.run("serve", "--lisen", "x");
+
+        assertThat(code).isEqualTo(2);
+        assertThat(stderr()).startsWith("tollgate: Unknown option").contains("'--lisen'").contains("--help");
+    }
+
+    @Test
+    void badListenFlagIsReported() {
+        int code = TollgateCli.run("serve", "--listen", "localhost");
+
+        assertThat(code).isEqualTo(1);
+        assertThat(stderr()).contains("--listen: expected HOST:PORT");
+    }
+
+    @Test
+    void flagsOverrideTheConfigFile(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("t.yaml");
+        Files.writeString(file, "listen: 127.0.0.1:7000\nstorage:\n  path: a.db\nupstream:\n  base_url: http://p:1/v1\n");
+        ServeCommand serve = new ServeCommand();
+        new CommandLine(serve).parseArgs("--config", file.toString(), "--listen", "0.0.0.0:7001", "--db", "b.db");
+
+        TollgateConfig config = serve.effectiveConfig();
+
+        assertThat(config.listen()).isEqualTo(new ListenAddress("0.0.0.0", 7001));
+        assertThat(config.storage().path()).isEqualTo(Path.of("b.db"));
+        assertThat(config.upstream().hostHeader()).isEqualTo("p:1");
+    }
+}
