@@ -97,11 +97,7 @@ final class MockEndpoints {
             delta.write(json);
             json.writeEndObject();
             json.writeNullField("logprobs");
-            if (finish == null) {
-                json.writeNullField("finish_reason");
-            } else {
-                json.writeStringField("finish_reason", finish);
-            }
+            json.writeStringField("finish_reason", finish); // null writes JSON null
             json.writeEndObject();
             json.writeEndArray();
             if (withUsage) {
@@ -177,11 +173,7 @@ final class MockEndpoints {
         json.writeStringField("text", text);
         json.writeNumberField("index", 0);
         json.writeNullField("logprobs");
-        if (finish == null) {
-            json.writeNullField("finish_reason");
-        } else {
-            json.writeStringField("finish_reason", finish);
-        }
+        json.writeStringField("finish_reason", finish); // null writes JSON null
         json.writeEndObject();
     }
 
@@ -357,16 +349,8 @@ final class MockEndpoints {
             json.writeObjectFieldStart("error");
             json.writeStringField("message", message);
             json.writeStringField("type", type);
-            if (param == null) {
-                json.writeNullField("param");
-            } else {
-                json.writeStringField("param", param);
-            }
-            if (code == null) {
-                json.writeNullField("code");
-            } else {
-                json.writeStringField("code", code);
-            }
+            json.writeStringField("param", param); // null writes JSON null
+            json.writeStringField("code", code); // null writes JSON null
             json.writeEndObject();
             json.writeEndObject();
         }));

@@ -132,22 +132,23 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
         String agent = request.headers().get(identity.agentHeader());
         String intent = request.headers().get(identity.intentHeader());
         if (agent != null && !RequestIds.isValidAgent(agent)) {
-            request.release();
-            respond(ErrorResponse.badRequest("invalid_agent_id", identity.agentHeader()
-                    + " must be 1-" + RequestIds.MAX_AGENT_LENGTH + " characters of letters, digits and . _ - : @ /,"
-                    + " starting with a letter or digit").toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
+            refuseId(request, keepAlive, "invalid_agent_id", identity.agentHeader(), RequestIds.MAX_AGENT_LENGTH);
             return;
         }
         if (intent != null && !RequestIds.isValidIntent(intent)) {
-            request.release();
-            respond(ErrorResponse.badRequest("invalid_intent_id", identity.intentHeader()
-                    + " must be 1-" + RequestIds.MAX_INTENT_LENGTH + " characters of letters, digits and . _ - : @ /,"
-                    + " starting with a letter or digit").toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
+            refuseId(request, keepAlive, "invalid_intent_id", identity.intentHeader(), RequestIds.MAX_INTENT_LENGTH);
             return;
         }
         current = new UpstreamExchange(ctx.channel(), request, agent == null ? ANONYMOUS : agent, pool,
                 providerRequests, responseTimeoutMs, this);
         current.start();
+    }
+
+    private void refuseId(FullHttpRequest request, boolean keepAlive, String code, String header, int maxLength) {
+        request.release();
+        respond(ErrorResponse.badRequest(code, header + " must be 1-" + maxLength
+                + " characters of letters, digits and . _ - : @ /, starting with a letter or digit")
+                .toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
     }
 
     @Override
