@@ -64,6 +64,16 @@ public final class TokenCounter {
         return text == null || text.isEmpty() ? 0 : encodingFor(model).countTokensOrdinary(text);
     }
 
+    /** Input tokens of a request to {@code endpoint}, by that endpoint's rules. */
+    public long countInput(Endpoint endpoint, String model, JsonNode request) {
+        return switch (endpoint) {
+            case CHAT_COMPLETIONS -> countChatPrompt(model, request);
+            case COMPLETIONS -> countCompletionPrompt(model, request);
+            case EMBEDDINGS -> countEmbeddingInput(model, request);
+            case RESPONSES -> countResponsesInput(model, request);
+        };
+    }
+
     /** Prompt tokens of a chat completions request body ({@code messages}, {@code tools}, {@code functions}). */
     public long countChatPrompt(String model, JsonNode request) {
         Encoding encoding = encodingFor(model);

@@ -1,0 +1,75 @@
+package dev.tollgate.pricing;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * The few top-level fields of a request body that metering needs before the call goes out: the model,
+ * whether it streams, and whether it already asks for usage in the stream. Read with a streaming parser
+ * that skips everything else (messages are tokenised, never materialised), so a large prompt costs a
+ * scan, not a tree.
+ *
+ * @param model the {@code model} field, or null when absent or not a string
+ * @param streamOptions whether the body has a {@code stream_options} key (of any value)
+ * @param validJson false when the body is not a JSON object: such a call is passed on and counted as is
+ */
+public record RequestFacts(String model, boolean stream, boolean streamOptions, boolean includeUsage, boolean validJson) {
+
+    private static final JsonFactory JSON = new JsonFactory();
+    public static final RequestFacts NOT_JSON = new RequestFacts(null, false, false, false, false);
+
+    public static RequestFacts scan(InputStream body) {
+        try (JsonParser parser = JSON.createParser(body)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return NOT_JSON;
+            }
+            String model = null;
+            boolean stream = false;
+            boolean streamOptions = false;
+            boolean includeUsage = false;
+            JsonToken token;
+            while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                JsonToken value = parser.nextToken();
+                switch (name) {
+                    case "model" -> model = value == JsonToken.VALUE_STRING ? parser.getText() : null;
+                    case "stream" -> stream = value == JsonToken.VALUE_TRUE;
+                    case "stream_options" -> {
+                        streamOptions = true;
+                        if (value == JsonToken.START_OBJECT) {
+                            includeUsage = readIncludeUsage(parser);
+                        } else {
+                            parser.skipChildren();
+                        }
+                    }
+                    default -> parser.skipChildren();
+                }
+            }
+            return token == JsonToken.END_OBJECT ? new RequestFacts(model, stream, streamOptions, includeUsage, true) : NOT_JSON;
+        } catch (IOException | RuntimeException e) {
+            return NOT_JSON;
+        }
+    }
+
+    private static boolean readIncludeUsage(JsonParser parser) throws IOException {
+        boolean include = false;
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            String name = parser.currentName();
+            JsonToken value = parser.nextToken();
+            if (name.equals("include_usage")) {
+                include = value == JsonToken.VALUE_TRUE;
+            } else {
+                parser.skipChildren();
+            }
+        }
+        return include;
+    }
+
+    /** Whether Tollgate must ask for usage on the agent's behalf to meter this call exactly. */
+    public boolean needsUsageInjection(Endpoint endpoint) {
+        return validJson && stream && !includeUsage && endpoint.streamUsageIsOptIn();
+    }
+}

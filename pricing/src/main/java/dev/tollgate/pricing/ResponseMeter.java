@@ -1,0 +1,22 @@
+package dev.tollgate.pricing;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Reads a response as it streams through the proxy and tells what it cost in tokens. Implementations
+ * keep no copy of the body: a non-blocking JSON parser for plain responses, an event splitter for
+ * server-sent events.
+ */
+public interface ResponseMeter {
+
+    /** Reads the next piece of the body. The buffer's position is not moved. */
+    void feed(ByteBuffer piece);
+
+    /** What the body said, as far as it went; call once the body ended or was cut off. */
+    MeterReading finish();
+
+    /** A meter for a response of {@code endpoint}: streamed or not, as the response's content type says. */
+    static ResponseMeter forResponse(Endpoint endpoint, boolean eventStream) {
+        return eventStream ? new SseStreamMeter(null) : new JsonBodyMeter();
+    }
+}

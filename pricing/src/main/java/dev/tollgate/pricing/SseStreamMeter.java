@@ -1,0 +1,243 @@
+package dev.tollgate.pricing;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+/**
+ * Meters a server-sent event stream: splits the bytes into events as they pass, parses each event's
+ * JSON data, and keeps the usage (a chat stream's usage chunk, the Responses API's
+ * {@code response.completed}), the model, and the text streamed so far.
+ *
+ * <p>With an {@link EventSink}, it also rewrites the stream for an agent that did not ask for usage while
+ * Tollgate asked on its behalf: the usage-only chunk is dropped and the {@code "usage":null} that the
+ * provider adds to every other chunk is removed, so the agent receives exactly the stream it asked for.
+ * Only whole events are passed on; a partial event waits for its end.
+ */
+public final class SseStreamMeter implements ResponseMeter {
+
+    /** Receives the rewritten stream, a run of bytes at a time; the array is only valid during the call. */
+    public interface EventSink {
+        void emit(byte[] bytes, int offset, int length);
+    }
+
+    /** An event larger than this is not metered; the stream still passes through untouched. */
+    static final int MAX_EVENT_BYTES = 1 << 20;
+    private static final JsonFactory JSON = new JsonFactory();
+    private static final byte[] USAGE_NULL = "\"usage\":null".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] DATA = "data:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private final UsageCollector collector = new UsageCollector();
+    private final EventSink rewriteTo;
+    private byte[] buffer = new byte[4096];
+    private int start;
+    private int end;
+    private int scanFrom;
+    private boolean gaveUp;
+
+    /** @param rewriteTo where the rewritten stream goes, or null to only observe */
+    public SseStreamMeter(EventSink rewriteTo) {
+        this.rewriteTo = rewriteTo;
+    }
+
+    @Override
+    public void feed(ByteBuffer piece) {
+        ByteBuffer bytes = piece.duplicate();
+        if (gaveUp) {
+            passThrough(bytes);
+            return;
+        }
+        append(bytes);
+        int boundary;
+        while ((boundary = nextBoundary()) >= 0) {
+            onEvent(start, boundary);
+            start = boundary;
+            scanFrom = boundary;
+        }
+        if (end - start > MAX_EVENT_BYTES) {
+            // Not an event stream we understand; stop metering, keep the bytes flowing.
+            gaveUp = true;
+            if (rewriteTo != null) {
+                rewriteTo.emit(buffer, start, end - start);
+            }
+            start = end = scanFrom = 0;
+        } else if (start == end) {
+            start = end = scanFrom = 0;
+        }
+    }
+
+    @Override
+    public MeterReading finish() {
+        if (!gaveUp && end > start) {
+            // A stream cut mid-event: the partial event is passed on as it was, but not metered.
+            if (rewriteTo != null) {
+                rewriteTo.emit(buffer, start, end - start);
+            }
+            start = end = scanFrom = 0;
+        }
+        return collector.reading();
+    }
+
+    private void passThrough(ByteBuffer bytes) {
+        if (rewriteTo != null && bytes.hasRemaining()) {
+            byte[] copy = new byte[bytes.remaining()];
+            bytes.get(copy);
+            rewriteTo.emit(copy, 0, copy.length);
+        }
+    }
+
+    private void append(ByteBuffer bytes) {
+        int n = bytes.remaining();
+        if (end + n > buffer.length) {
+            if (start > 0) {
+                System.arraycopy(buffer, start, buffer, 0, end - start);
+                end -= start;
+                scanFrom -= start;
+                start = 0;
+            }
+            if (end + n > buffer.length) {
+                buffer = Arrays.copyOf(buffer, Math.max(buffer.length * 2, end + n));
+            }
+        }
+        bytes.get(buffer, end, n);
+        end += n;
+    }
+
+    /** The index just past the next blank line ({@code \n\n} or {@code \r\n\r\n}), or -1. */
+    private int nextBoundary() {
+        for (int i = Math.max(scanFrom, start); i < end - 1; i++) {
+            if (buffer[i] != '\n') {
+                continue;
+            }
+            if (buffer[i + 1] == '\n') {
+                return i + 2;
+            }
+            if (buffer[i + 1] == '\r' && i + 2 < end && buffer[i + 2] == '\n') {
+                return i + 3;
+            }
+        }
+        scanFrom = Math.max(start, end - 2);
+        return -1;
+    }
+
+    private void onEvent(int from, int to) {
+        collector.startDocument();
+        boolean parsed = parseData(from, to);
+        if (rewriteTo == null) {
+            return;
+        }
+        if (parsed && collector.isUsageOnlyChunk()) {
+            return;
+        }
+        int cut = indexOf(USAGE_NULL, from, to);
+        if (cut < 0) {
+            rewriteTo.emit(buffer, from, to - from);
+            return;
+        }
+        int cutStart = cut;
+        int cutEnd = cut + USAGE_NULL.length;
+        int before = skipSpacesBack(cutStart - 1, from);
+        if (before >= from && buffer[before] == ',') {
+            cutStart = before;
+        } else {
+            int after = skipSpacesForward(cutEnd, to);
+            if (after < to && buffer[after] == ',') {
+                cutEnd = after + 1;
+            }
+        }
+        rewriteTo.emit(buffer, from, cutStart - from);
+        rewriteTo.emit(buffer, cutEnd, to - cutEnd);
+    }
+
+    /** Parses the event's data lines as JSON into the collector; false when there is no JSON to parse. */
+    private boolean parseData(int from, int to) {
+        int lineStart = from;
+        byte[] joined = null;
+        int dataFrom = -1;
+        int dataTo = -1;
+        while (lineStart < to) {
+            int lineEnd = lineStart;
+            while (lineEnd < to && buffer[lineEnd] != '\n') {
+                lineEnd++;
+            }
+            int contentEnd = lineEnd > lineStart && buffer[lineEnd - 1] == '\r' ? lineEnd - 1 : lineEnd;
+            if (startsWith(DATA, lineStart, contentEnd)) {
+                int valueFrom = lineStart + DATA.length;
+                if (valueFrom < contentEnd && buffer[valueFrom] == ' ') {
+                    valueFrom++;
+                }
+                if (dataFrom < 0) {
+                    dataFrom = valueFrom;
+                    dataTo = contentEnd;
+                } else {
+                    // Several data lines make one payload, joined by newlines (rare; copy only then).
+                    byte[] first = joined != null ? joined : Arrays.copyOfRange(buffer, dataFrom, dataTo);
+                    joined = Arrays.copyOf(first, first.length + 1 + contentEnd - valueFrom);
+                    joined[first.length] = '\n';
+                    System.arraycopy(buffer, valueFrom, joined, first.length + 1, contentEnd - valueFrom);
+                }
+            }
+            lineStart = lineEnd + 1;
+        }
+        if (dataFrom < 0) {
+            return false;
+        }
+        byte[] source = joined != null ? joined : buffer;
+        int offset = joined != null ? 0 : dataFrom;
+        int length = joined != null ? joined.length : dataTo - dataFrom;
+        if (length == 0 || source[offset] != '{') {
+            return false;
+        }
+        try (JsonParser parser = JSON.createParser(source, offset, length)) {
+            JsonToken token;
+            while ((token = parser.nextToken()) != null) {
+                collector.accept(token, parser);
+            }
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private boolean startsWith(byte[] prefix, int from, int to) {
+        if (to - from < prefix.length) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (buffer[from + i] != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private int indexOf(byte[] pattern, int from, int to) {
+        outer:
+        for (int i = from; i <= to - pattern.length; i++) {
+            for (int j = 0; j < pattern.length; j++) {
+                if (buffer[i + j] != pattern[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    private int skipSpacesBack(int i, int limit) {
+        while (i >= limit && (buffer[i] == ' ' || buffer[i] == '\t')) {
+            i--;
+        }
+        return i;
+    }
+
+    private int skipSpacesForward(int i, int limit) {
+        while (i < limit && (buffer[i] == ' ' || buffer[i] == '\t')) {
+            i++;
+        }
+        return i;
+    }
+}
