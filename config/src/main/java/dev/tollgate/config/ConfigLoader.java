@@ -45,7 +45,7 @@ public final class ConfigLoader {
      * believe a budget holds when nothing enforces it, so they are refused with a message saying so.
      */
     private static final Set<String> NOT_YET_SUPPORTED = Set.of(
-            "time_zone", "pricing", "defaults", "agents", "teams", "global", "alerts", "loop_detection", "admin",
+            "time_zone", "defaults", "agents", "teams", "global", "alerts", "loop_detection", "admin",
             "identity.require_agent", "identity.require_key");
 
     private final ObjectMapper mapper;
@@ -76,7 +76,9 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot be read (" + e.getMessage() + ")");
         }
-        return parse(text);
+        TollgateConfig config = parse(text);
+        // A price file named relative to the config lives beside it, wherever the proxy was started.
+        return config.withPricing(config.pricing().resolvedAgainst(file.toAbsolutePath().getParent()));
     }
 
     /** Parses config text. An empty text is the default config. */
@@ -169,7 +171,9 @@ public final class ConfigLoader {
         String at = path(e);
         Throwable cause = e.getCause();
         if (cause instanceof InvalidValueException invalid) {
-            return join(at, invalid.key()) + ": " + invalid.problem();
+            // A scalar's own creator fails at the scalar's path; a record's at the record's.
+            boolean atTheKey = at.equals(invalid.key()) || at.endsWith("." + invalid.key());
+            return (atTheKey ? at : join(at, invalid.key())) + ": " + invalid.problem();
         }
         return at + ": " + (cause != null ? cause.getMessage() : e.getOriginalMessage());
     }

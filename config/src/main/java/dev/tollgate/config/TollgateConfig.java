@@ -12,18 +12,20 @@ public record TollgateConfig(
         @JsonProperty("upstream") UpstreamConfig upstream,
         @JsonProperty("storage") StorageConfig storage,
         @JsonProperty("identity") IdentityConfig identity,
+        @JsonProperty("pricing") PricingConfig pricing,
         @JsonProperty("limits") LimitsConfig limits) {
 
     public static final ListenAddress DEFAULT_LISTEN = new ListenAddress("127.0.0.1", 8080);
 
     /** The config in force when there is no file at all. */
-    public static final TollgateConfig DEFAULTS = new TollgateConfig(null, null, null, null, null);
+    public static final TollgateConfig DEFAULTS = new TollgateConfig(null, null, null, null, null, null);
 
     public TollgateConfig {
         listen = listen == null ? DEFAULT_LISTEN : listen;
         upstream = upstream == null ? UpstreamConfig.DEFAULTS : upstream;
         storage = storage == null ? StorageConfig.DEFAULTS : storage;
         identity = identity == null ? IdentityConfig.DEFAULTS : identity;
+        pricing = pricing == null ? PricingConfig.DEFAULTS : pricing;
         limits = limits == null ? LimitsConfig.DEFAULTS : limits;
     }
 
@@ -33,6 +35,7 @@ public record TollgateConfig(
             @JsonProperty("upstream") UpstreamConfig upstream,
             @JsonProperty("storage") StorageConfig storage,
             @JsonProperty("identity") IdentityConfig identity,
+            @JsonProperty("pricing") PricingConfig pricing,
             @JsonProperty("limits") LimitsConfig limits) {
         ListenAddress address;
         try {
@@ -40,22 +43,26 @@ public record TollgateConfig(
         } catch (IllegalArgumentException e) {
             throw new InvalidValueException("listen", e.getMessage());
         }
-        return new TollgateConfig(address, upstream, storage, identity, limits);
+        return new TollgateConfig(address, upstream, storage, identity, pricing, limits);
     }
 
     public TollgateConfig withListen(ListenAddress newListen) {
-        return new TollgateConfig(newListen, upstream, storage, identity, limits);
+        return new TollgateConfig(newListen, upstream, storage, identity, pricing, limits);
     }
 
     public TollgateConfig withUpstream(UpstreamConfig newUpstream) {
-        return new TollgateConfig(listen, newUpstream, storage, identity, limits);
+        return new TollgateConfig(listen, newUpstream, storage, identity, pricing, limits);
     }
 
     public TollgateConfig withStorage(StorageConfig newStorage) {
-        return new TollgateConfig(listen, upstream, newStorage, identity, limits);
+        return new TollgateConfig(listen, upstream, newStorage, identity, pricing, limits);
+    }
+
+    public TollgateConfig withPricing(PricingConfig newPricing) {
+        return new TollgateConfig(listen, upstream, storage, identity, newPricing, limits);
     }
 
     public TollgateConfig withLimits(LimitsConfig newLimits) {
-        return new TollgateConfig(listen, upstream, storage, identity, newLimits);
+        return new TollgateConfig(listen, upstream, storage, identity, pricing, newLimits);
     }
 }

@@ -147,6 +147,20 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void pricingFileIsResolvedBesideTheConfigAndThePolicyIsChecked(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("tollgate.yaml");
+        Files.writeString(file, "pricing:\n  file: prices.yaml\n  unknown_model: allow\n");
+
+        TollgateConfig config = loader.load(file);
+
+        assertThat(config.pricing().file()).isEqualTo(dir.resolve("prices.yaml"));
+        assertThat(config.pricing().unknownModel()).isEqualTo(UnknownModelPolicy.ALLOW);
+        assertThat(loader.parse("").pricing().unknownModel()).isEqualTo(UnknownModelPolicy.BLOCK);
+        assertThat(problemsOf(() -> loader.parse("pricing:\n  unknown_model: maybe\n")).problems())
+                .containsExactly("pricing.unknown_model: must be block or allow, got 'maybe'");
+    }
+
+    @Test
     void listenAddressParsesIpv6InBrackets() {
         assertThat(ListenAddress.parse("[::1]:8080")).isEqualTo(new ListenAddress("::1", 8080));
         assertThat(ListenAddress.parse("[::1]:8080").toString()).isEqualTo("[::1]:8080");

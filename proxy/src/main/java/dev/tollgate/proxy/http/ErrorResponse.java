@@ -39,6 +39,16 @@ public record ErrorResponse(HttpResponseStatus status, String type, String code,
                         + " ms); nothing was charged");
     }
 
+    /** The model has no price and {@code pricing.unknown_model} is {@code block}. */
+    public static ErrorResponse unpricedModel(String model, java.nio.file.Path priceFile) {
+        String where = priceFile != null ? "add it to " + priceFile
+                : "add it to a price file named by pricing.file";
+        return new ErrorResponse(HttpResponseStatus.BAD_REQUEST, "invalid_request_error", "unpriced_model",
+                "tollgate: model '" + model + "' has no price, so its calls cannot be charged; " + where
+                        + " (models: {" + model + ": {input: ..., cached_input: ..., output: ...}}, USD per million tokens)"
+                        + " or set pricing.unknown_model: allow");
+    }
+
     public static ErrorResponse badRequest(String code, String message) {
         return new ErrorResponse(HttpResponseStatus.BAD_REQUEST, "invalid_request_error", code, "tollgate: " + message);
     }

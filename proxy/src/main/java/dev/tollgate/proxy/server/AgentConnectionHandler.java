@@ -2,6 +2,9 @@ package dev.tollgate.proxy.server;
 
 import dev.tollgate.config.IdentityConfig;
 import dev.tollgate.proxy.http.ErrorResponse;
+import dev.tollgate.proxy.http.TollgateHeaders;
+import dev.tollgate.proxy.metering.CallMeter;
+import dev.tollgate.proxy.metering.Metering;
 import dev.tollgate.proxy.upstream.ProviderRequests;
 import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
 import dev.tollgate.proxy.upstream.UpstreamExchange;
@@ -27,6 +30,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.Optional;
 import java.util.Queue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +49,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     private static final String ANONYMOUS = "anonymous";
 
     private final UpstreamConnectionPool pool;
+    private final Metering metering;
     private final ProviderRequests providerRequests;
     private final IdentityConfig identity;
     private final long responseTimeoutMs;
@@ -53,9 +58,10 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     private ChannelHandlerContext ctx;
     private UpstreamExchange current;
 
-    AgentConnectionHandler(UpstreamConnectionPool pool, ProviderRequests providerRequests, IdentityConfig identity,
-            long responseTimeoutMs) {
+    AgentConnectionHandler(UpstreamConnectionPool pool, Metering metering, ProviderRequests providerRequests,
+            IdentityConfig identity, long responseTimeoutMs) {
         this.pool = pool;
+        this.metering = metering;
         this.providerRequests = providerRequests;
         this.identity = identity;
         this.responseTimeoutMs = responseTimeoutMs;
@@ -120,7 +126,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             return;
         }
         if (path.equals(ProviderRequests.AGENT_PREFIX) || path.startsWith(ProviderRequests.AGENT_PREFIX + "/")) {
-            forward(request, keepAlive);
+            forward(request, path, keepAlive);
             return;
         }
         String method = request.method().name();
@@ -128,7 +134,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
         respond(ErrorResponse.notFound(method, path).toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
     }
 
-    private void forward(FullHttpRequest request, boolean keepAlive) {
+    private void forward(FullHttpRequest request, String path, boolean keepAlive) {
         String agent = request.headers().get(identity.agentHeader());
         String intent = request.headers().get(identity.intentHeader());
         if (agent != null && !RequestIds.isValidAgent(agent)) {
@@ -139,8 +145,19 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             refuseId(request, keepAlive, "invalid_intent_id", identity.intentHeader(), RequestIds.MAX_INTENT_LENGTH);
             return;
         }
-        current = new UpstreamExchange(ctx.channel(), request, agent == null ? ANONYMOUS : agent, pool,
-                providerRequests, responseTimeoutMs, this);
+        String agentId = agent == null ? ANONYMOUS : agent;
+        CallMeter meter = CallMeter.start(metering, agentId, intent, path, request.method());
+        Optional<ErrorResponse> refusal = meter.inspect(request);
+        if (refusal.isPresent()) {
+            request.release();
+            meter.discard();
+            FullHttpResponse response = refusal.get().toHttpResponse(ctx.alloc(), keepAlive);
+            response.headers().set(TollgateHeaders.AGENT, agentId);
+            respond(response, keepAlive);
+            return;
+        }
+        current = new UpstreamExchange(ctx.channel(), meter.request(), agentId, pool, providerRequests,
+                responseTimeoutMs, meter, this);
         current.start();
     }
 

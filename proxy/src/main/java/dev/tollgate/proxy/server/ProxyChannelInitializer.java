@@ -1,6 +1,7 @@
 package dev.tollgate.proxy.server;
 
 import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.proxy.metering.Metering;
 import dev.tollgate.proxy.upstream.ProviderRequests;
 import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
 import io.netty.channel.ChannelInitializer;
@@ -20,11 +21,13 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
 
     private final TollgateConfig config;
     private final UpstreamConnectionPool pool;
+    private final Metering metering;
     private final ProviderRequests providerRequests;
 
-    ProxyChannelInitializer(TollgateConfig config, UpstreamConnectionPool pool) {
+    ProxyChannelInitializer(TollgateConfig config, UpstreamConnectionPool pool, Metering metering) {
         this.config = config;
         this.pool = pool;
+        this.metering = metering;
         this.providerRequests = new ProviderRequests(config.upstream(), config.identity());
     }
 
@@ -38,7 +41,7 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
                 .addLast("idle", new IdleStateHandler(0, 0, AGENT_IDLE_SECONDS, TimeUnit.SECONDS))
                 .addLast("http", new HttpServerCodec(decoder))
                 .addLast("body", new RequestSizeLimiter(config.limits().maxRequestBytes()))
-                .addLast("agent", new AgentConnectionHandler(pool, providerRequests, config.identity(),
+                .addLast("agent", new AgentConnectionHandler(pool, metering, providerRequests, config.identity(),
                         config.upstream().responseTimeoutMs()));
     }
 }

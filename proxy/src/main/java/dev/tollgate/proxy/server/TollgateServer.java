@@ -1,6 +1,10 @@
 package dev.tollgate.proxy.server;
 
 import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.pricing.PriceFileException;
+import dev.tollgate.proxy.metering.CallRecordSink;
+import dev.tollgate.proxy.metering.LoggingCallSink;
+import dev.tollgate.proxy.metering.Metering;
 import dev.tollgate.proxy.net.Transport;
 import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
 import io.netty.bootstrap.ServerBootstrap;
@@ -31,29 +35,34 @@ public final class TollgateServer implements AutoCloseable {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final UpstreamConnectionPool pool;
+    private final Metering metering;
     private final Channel serverChannel;
 
     private TollgateServer(TollgateConfig config, Transport transport, EventLoopGroup boss, EventLoopGroup workers,
-            UpstreamConnectionPool pool, Channel serverChannel) {
+            UpstreamConnectionPool pool, Metering metering, Channel serverChannel) {
         this.config = config;
         this.transport = transport;
         this.boss = boss;
         this.workers = workers;
         this.pool = pool;
+        this.metering = metering;
         this.serverChannel = serverChannel;
     }
 
     /** Binds and starts serving; throws if the address cannot be bound. */
-    public static TollgateServer start(TollgateConfig config) throws InterruptedException {
-        return start(config, null);
+    public static TollgateServer start(TollgateConfig config) throws InterruptedException, PriceFileException {
+        return start(config, null, new LoggingCallSink());
     }
 
     /**
      * Binds and starts serving.
      *
      * @param upstreamTls the TLS context for an https provider; null for the default (JVM trust store)
+     * @param calls where metered calls go
      */
-    public static TollgateServer start(TollgateConfig config, SslContext upstreamTls) throws InterruptedException {
+    public static TollgateServer start(TollgateConfig config, SslContext upstreamTls, CallRecordSink calls)
+            throws InterruptedException, PriceFileException {
+        Metering metering = Metering.from(config.pricing(), calls);
         Transport transport = Transport.detect();
         EventLoopGroup boss = transport.newEventLoopGroup(1);
         EventLoopGroup workers = transport.newEventLoopGroup(0);
@@ -66,16 +75,17 @@ public final class TollgateServer implements AutoCloseable {
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                    .childHandler(new ProxyChannelInitializer(config, pool))
+                    .childHandler(new ProxyChannelInitializer(config, pool, metering))
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();
-            TollgateServer server = new TollgateServer(config, transport, boss, workers, pool, channel);
+            TollgateServer server = new TollgateServer(config, transport, boss, workers, pool, metering, channel);
             log.info("Tollgate listening on {} ({}), forwarding /v1/* to {}", server.address(),
                     transport.name().toLowerCase(), config.upstream().baseUrl());
             return server;
         } catch (InterruptedException | RuntimeException e) {
             pool.close();
+            metering.close();
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             throw e;
@@ -116,6 +126,7 @@ public final class TollgateServer implements AutoCloseable {
         pool.close();
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+        metering.close();
         log.info("Tollgate stopped");
     }
 }

@@ -3,6 +3,7 @@ package dev.tollgate.proxy.upstream;
 import dev.tollgate.proxy.http.ErrorResponse;
 import dev.tollgate.proxy.http.HopByHopHeaders;
 import dev.tollgate.proxy.http.TollgateHeaders;
+import dev.tollgate.proxy.metering.CallMeter;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -60,6 +61,7 @@ public final class UpstreamExchange {
     private final boolean agentAcceptsChunked;
     private final boolean headRequest;
     private final Completion completion;
+    private final CallMeter meter;
 
     private FullHttpRequest request;
     private State state = State.CONNECTING;
@@ -69,8 +71,9 @@ public final class UpstreamExchange {
     private boolean closeAgentAfterResponse;
 
     public UpstreamExchange(Channel agent, FullHttpRequest request, String agentId, UpstreamConnectionPool pool,
-            ProviderRequests requests, long responseTimeoutMs, Completion completion) {
+            ProviderRequests requests, long responseTimeoutMs, CallMeter meter, Completion completion) {
         this.agent = agent;
+        this.meter = meter;
         this.request = request;
         this.agentId = agentId;
         this.pool = pool;
@@ -106,6 +109,7 @@ public final class UpstreamExchange {
         responseTimeout = agent.eventLoop().schedule(this::onResponseTimeout, responseTimeoutMs, TimeUnit.MILLISECONDS);
         FullHttpRequest outgoing = requests.toProvider(request);
         request = null;
+        meter.sent();
         provider.writeAndFlush(outgoing).addListener(written -> {
             if (!written.isSuccess()) {
                 onUpstreamFault(written.cause());
@@ -135,6 +139,7 @@ public final class UpstreamExchange {
         responseTimeout.cancel(false);
         state = State.STREAMING;
         providerKeepAlive = HttpUtil.isKeepAlive(response);
+        meter.onResponseHead(response);
         agent.write(toAgentHead(response), agent.voidPromise());
         // Headers go out at once: an agent waiting on a long stream sees the status immediately.
         agent.flush();
@@ -147,18 +152,24 @@ public final class UpstreamExchange {
             onUpstreamFault(cause);
             return;
         }
-        if (content instanceof LastHttpContent) {
-            finish(content);
+        HttpContent toAgent = meter.relay(content, agent.alloc());
+        if (toAgent instanceof LastHttpContent) {
+            finish(toAgent);
+            return;
+        }
+        if (!toAgent.content().isReadable()) {
+            toAgent.release();
             return;
         }
         // Past the agent channel's high water mark this write makes it unwritable, and the
         // writability event pauses reading from the provider (onAgentWritabilityChanged).
-        agent.write(content, agent.voidPromise());
+        agent.write(toAgent, agent.voidPromise());
     }
 
     void onUpstreamReadComplete() {
         if (state == State.STREAMING) {
             agent.flush();
+            meter.afterFlush();
         }
     }
 
@@ -176,6 +187,7 @@ public final class UpstreamExchange {
         }
         log.debug("agent {} disconnected mid-call; cancelling the provider request", agentId);
         end();
+        meter.complete(0, CallMeter.Ending.AGENT_GONE);
         if (provider != null) {
             pool.discard(provider);
         }
@@ -194,6 +206,7 @@ public final class UpstreamExchange {
                 pool.discard(provider);
                 agent.flush();
                 agent.close();
+                meter.complete(0, CallMeter.Ending.PROVIDER_CUT);
             }
             case DONE -> { }
         }
@@ -217,6 +230,7 @@ public final class UpstreamExchange {
         if (!agentKeepAlive) {
             written.addListener(ChannelFutureListener.CLOSE);
         }
+        meter.complete(error.status().code(), CallMeter.Ending.NO_RESPONSE);
         completion.exchangeFinished(this);
     }
 
@@ -231,6 +245,7 @@ public final class UpstreamExchange {
         if (closeAgentAfterResponse) {
             written.addListener(ChannelFutureListener.CLOSE);
         }
+        meter.complete(0, CallMeter.Ending.COMPLETED);
         completion.exchangeFinished(this);
     }
 

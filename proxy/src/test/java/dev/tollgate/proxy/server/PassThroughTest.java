@@ -9,6 +9,7 @@ import com.openai.models.ChatModel;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.embeddings.CreateEmbeddingResponse;
 import com.openai.models.embeddings.EmbeddingCreateParams;
 import com.openai.models.embeddings.EmbeddingModel;
@@ -127,9 +128,12 @@ class PassThroughTest {
         String body = Fixtures.text("chat_stream.sse");
         provider.enqueue(sse(body));
 
+        // The agent asks for usage itself, so the stream passes through untouched (see MeteringTest for the rest).
+        ChatCompletionCreateParams params = chat(ChatModel.GPT_4O_MINI).toBuilder()
+                .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build();
         List<ChatCompletionChunk> chunks;
         try (StreamResponse<ChatCompletionChunk> stream =
-                proxy.agent("research-agent").chat().completions().createStreaming(chat(ChatModel.GPT_4O_MINI))) {
+                proxy.agent("research-agent").chat().completions().createStreaming(params)) {
             chunks = stream.stream().collect(Collectors.toList());
         }
 

@@ -2,9 +2,9 @@ package dev.tollgate.proxy.testing;
 
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
-import dev.tollgate.config.ConfigException;
 import dev.tollgate.config.ConfigLoader;
 import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.proxy.metering.CallRecord;
 import dev.tollgate.proxy.server.TollgateServer;
 import io.netty.handler.ssl.SslContext;
 import java.net.URI;
@@ -12,6 +12,9 @@ import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A real Tollgate server on a free loopback port, configured from YAML text like a user's file, plus
@@ -20,26 +23,28 @@ import java.util.List;
 public final class ProxyHarness implements AutoCloseable {
 
     private final TollgateServer server;
+    private final BlockingQueue<CallRecord> calls;
     private final List<OpenAIClient> clients = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    private ProxyHarness(TollgateServer server) {
+    private ProxyHarness(TollgateServer server, BlockingQueue<CallRecord> calls) {
         this.server = server;
+        this.calls = calls;
     }
 
     /** A proxy forwarding to {@code upstreamBaseUrl}, with extra YAML appended to the config. */
-    public static ProxyHarness start(String upstreamBaseUrl, String extraYaml) throws ConfigException, InterruptedException {
+    public static ProxyHarness start(String upstreamBaseUrl, String extraYaml) throws Exception {
         return start(upstreamBaseUrl, extraYaml, null);
     }
 
-    public static ProxyHarness start(String upstreamBaseUrl, String extraYaml, SslContext upstreamTls)
-            throws ConfigException, InterruptedException {
+    public static ProxyHarness start(String upstreamBaseUrl, String extraYaml, SslContext upstreamTls) throws Exception {
         String yaml = "listen: 127.0.0.1:0\n" + extraYaml.replace("UPSTREAM", upstreamBaseUrl);
         if (!yaml.contains("upstream:")) {
             yaml += "\nupstream:\n  base_url: " + upstreamBaseUrl + "\n";
         }
         TollgateConfig config = new ConfigLoader(name -> null).parse(yaml);
-        return new ProxyHarness(TollgateServer.start(config, upstreamTls));
+        BlockingQueue<CallRecord> calls = new LinkedBlockingQueue<>();
+        return new ProxyHarness(TollgateServer.start(config, upstreamTls, calls::add), calls);
     }
 
     public TollgateServer server() {
@@ -52,6 +57,22 @@ public final class ProxyHarness implements AutoCloseable {
 
     public URI uri(String path) {
         return URI.create("http://127.0.0.1:" + server.address().getPort() + path);
+    }
+
+    /** The next call the proxy metered, waiting up to five seconds for it. */
+    public CallRecord nextCall() throws InterruptedException {
+        CallRecord call = calls.poll(5, TimeUnit.SECONDS);
+        if (call == null) {
+            throw new AssertionError("the proxy recorded no call within 5 s");
+        }
+        return call;
+    }
+
+    /** Calls recorded and not yet taken. */
+    public List<CallRecord> drainCalls() {
+        List<CallRecord> out = new ArrayList<>();
+        calls.drainTo(out);
+        return out;
     }
 
     public HttpClient http() {

@@ -1,0 +1,84 @@
+package dev.tollgate.proxy.metering;
+
+import dev.tollgate.config.PricingConfig;
+import dev.tollgate.config.UnknownModelPolicy;
+import dev.tollgate.pricing.PriceFileException;
+import dev.tollgate.pricing.PriceTable;
+import dev.tollgate.pricing.TokenCounter;
+import java.time.Clock;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything the proxy needs to meter calls, shared by all connections: the price table, the token
+ * counter, the unknown-model policy, where records go, and one thread for counting tokens, which is CPU
+ * work (milliseconds for a long prompt) that must not run on an event loop.
+ */
+public final class Metering implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Metering.class);
+    /** Counting jobs waiting beyond this run on the caller, slowing the event loop instead of dropping records. */
+    private static final int COUNTING_QUEUE = 10_000;
+
+    final PriceTable prices;
+    final TokenCounter tokens;
+    final UnknownModelPolicy unknownModels;
+    final CallRecordSink sink;
+    final Clock clock;
+    final ExecutorService counting;
+    private final Set<String> unpricedSeen = ConcurrentHashMap.newKeySet();
+
+    public Metering(PriceTable prices, TokenCounter tokens, UnknownModelPolicy unknownModels, CallRecordSink sink, Clock clock) {
+        this.prices = prices;
+        this.tokens = tokens;
+        this.unknownModels = unknownModels;
+        this.sink = sink;
+        this.clock = clock;
+        ThreadPoolExecutor executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(COUNTING_QUEUE), runnable -> {
+                    Thread thread = new Thread(runnable, "tollgate-token-counting");
+                    thread.setDaemon(true);
+                    return thread;
+                }, new ThreadPoolExecutor.CallerRunsPolicy());
+        this.counting = executor;
+    }
+
+    /** Metering as the config says: the bundled prices plus {@code pricing.file}. */
+    public static Metering from(PricingConfig pricing, CallRecordSink sink) throws PriceFileException {
+        PriceTable table = PriceTable.bundled();
+        if (pricing.file() != null) {
+            table = table.withOverrides(pricing.file());
+        }
+        return new Metering(table, new TokenCounter(), pricing.unknownModel(), sink, Clock.systemUTC());
+    }
+
+    public PriceTable prices() {
+        return prices;
+    }
+
+    /** Logs the first call of each unpriced model that was let through; later ones are only recorded. */
+    void noteUnpriced(String model) {
+        if (unpricedSeen.add(model)) {
+            log.warn("model '{}' has no price; metering its tokens at $0 (pricing.unknown_model: allow)", model);
+        }
+    }
+
+    @Override
+    public void close() {
+        counting.shutdown();
+        try {
+            if (!counting.awaitTermination(5, TimeUnit.SECONDS)) {
+                log.warn("token counting did not finish within 5 s; {} call(s) may be unrecorded",
+                        counting.shutdownNow().size());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
