@@ -35,7 +35,7 @@ listen: 127.0.0.1:0
 upstream:
   base_url: $provider
 YAML
-"$root/tollgate" serve --config "$work/tollgate.yaml" >"$work/proxy.log" 2>&1 &
+TOLLGATE_CALL_LOG=INFO "$root/tollgate" serve --config "$work/tollgate.yaml" >"$work/proxy.log" 2>&1 &
 pids+=($!)
 proxy="$(base_url_of "$work/proxy.log" "OPENAI_BASE_URL=")"
 
@@ -54,6 +54,15 @@ curl -sS -N "$proxy/chat/completions" \
   -H 'Content-Type: application/json' -H 'X-Agent-Id: research-agent' \
   -d '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hi."}]}' \
   | grep -o '"content":"[^"]*"' | sed -E 's/"content":"(.*)"/\1/' | tr -d '\n'
+echo
+echo
+echo "--- what Tollgate metered for those two calls (tokens, exact cost, where the usage came from):"
+sleep 0.3
+grep -o '/v1/chat/completions agent=.*' "$work/proxy.log" || true
+echo
+echo "--- a model without a price is refused before it costs anything:"
+curl -sS "$proxy/chat/completions" -H 'Content-Type: application/json' \
+  -d '{"model":"my-finetune","messages":[{"role":"user","content":"hi"}]}'
 echo
 echo
 echo "--- a body over limits.max_request_bytes is refused before it reaches the provider:"

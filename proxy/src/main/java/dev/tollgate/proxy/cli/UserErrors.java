@@ -11,6 +11,9 @@ final class UserErrors {
     }
 
     static String describe(Throwable e) {
+        if (e instanceof dev.tollgate.pricing.PriceFileException prices) {
+            return "bad price file: " + prices.getMessage();
+        }
         if (e instanceof ConfigException config) {
             return "bad config:\n  " + String.join("\n  ", config.problems());
         }

@@ -24,6 +24,7 @@ import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -109,6 +110,8 @@ public final class CallMeter {
         if (endpoint == null) {
             return Optional.empty();
         }
+        // Usage is read from the bytes as they pass, so a metered response must not come compressed.
+        request.headers().set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.IDENTITY);
         try (InputStream in = new ByteBufInputStream(request.content().duplicate())) {
             facts = RequestFacts.scan(in);
         } catch (IOException e) {
@@ -147,6 +150,11 @@ public final class CallMeter {
         String type = response.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
         streamed = type.startsWith("text/event-stream");
         if (endpoint == null || status < 200 || status >= 300) {
+            return;
+        }
+        String encoding = response.headers().get(HttpHeaderNames.CONTENT_ENCODING);
+        if (encoding != null && !encoding.equalsIgnoreCase("identity")) {
+            // The provider compressed anyway: the call is counted rather than read.
             return;
         }
         if (streamed && injected) {

@@ -85,6 +85,29 @@ class TollgateCliTest {
     }
 
     @Test
+    void pricesPrintsTheTableAndResolvesNames(@TempDir Path dir) throws Exception {
+        assertThat(TollgateCli.run("prices")).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("gpt-4o-mini").contains("$0.075").contains("o4-mini");
+
+        out.reset();
+        assertThat(TollgateCli.run("prices", "openai/gpt-4o-2024-08-06")).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("openai/gpt-4o-2024-08-06 -> gpt-4o (bundled table)")
+                .contains("input $2.50, cached input $1.25, output $10.00");
+
+        Path prices = dir.resolve("prices.yaml");
+        Files.writeString(prices, "models:\n  my-finetune: { input: 3.00, cached_input: 1.50, output: 12.00 }\n");
+        Path config = dir.resolve("t.yaml");
+        Files.writeString(config, "pricing:\n  file: prices.yaml\n");
+        out.reset();
+        assertThat(TollgateCli.run("prices", "--config", config.toString(), "my-finetune")).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("my-finetune -> my-finetune (" + prices + ")");
+
+        out.reset();
+        assertThat(TollgateCli.run("prices", "unknown-model")).isEqualTo(1);
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("unknown-model: no price").contains("refused");
+    }
+
+    @Test
     void flagsOverrideTheConfigFile(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("t.yaml");
         Files.writeString(file, "listen: 127.0.0.1:7000\nstorage:\n  path: a.db\nupstream:\n  base_url: http://p:1/v1\n");

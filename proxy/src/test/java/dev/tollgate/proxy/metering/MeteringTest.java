@@ -203,6 +203,43 @@ class MeteringTest {
     }
 
     @Test
+    void meteredCallsAskTheProviderForUncompressedBodies() throws Exception {
+        provider.enqueue(new MockResponse.Builder().addHeader("Content-Type", "application/json")
+                .body(Fixtures.text("chat_completion.json")).build());
+        provider.enqueue(new MockResponse.Builder().body("{}").build());
+
+        proxy.http().send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions")).header("Accept-Encoding", "gzip, br")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\",\"messages\":[]}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        proxy.http().send(HttpRequest.newBuilder(proxy.uri("/v1/files")).header("Accept-Encoding", "gzip").build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(provider.takeRequest(5, TimeUnit.SECONDS).getHeaders().get("Accept-Encoding")).isEqualTo("identity");
+        assertThat(provider.takeRequest(5, TimeUnit.SECONDS).getHeaders().get("Accept-Encoding")).isEqualTo("gzip");
+        assertThat(proxy.nextCall().usageSource()).isEqualTo(UsageSource.REPORTED);
+    }
+
+    @Test
+    void aCompressedResponseIsCountedInsteadOfMisread() throws Exception {
+        okio.Buffer gzipped = new okio.Buffer();
+        try (okio.BufferedSink sink = okio.Okio.buffer(new okio.GzipSink(gzipped))) {
+            sink.writeUtf8(Fixtures.text("chat_completion.json"));
+        }
+        provider.enqueue(new MockResponse.Builder().addHeader("Content-Type", "application/json")
+                .addHeader("Content-Encoding", "gzip").body(gzipped).build());
+
+        HttpResponse<byte[]> response = proxy.http().send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+                .build(), HttpResponse.BodyHandlers.ofByteArray());
+
+        assertThat(response.headers().firstValue("content-encoding")).hasValue("gzip");
+        CallRecord call = proxy.nextCall();
+        assertThat(call.usageSource()).isEqualTo(UsageSource.COUNTED);
+        assertThat(call.usage().inputTokens()).isEqualTo(TOKENS.countChatPrompt("gpt-4o",
+                JSON.readTree("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")));
+    }
+
+    @Test
     void unpricedModelIsRefusedBeforeForwarding() throws Exception {
         HttpResponse<String> response = post("/v1/chat/completions", "{\"model\":\"my-finetune\",\"messages\":[]}");
 
