@@ -1,0 +1,194 @@
+package dev.tollgate.storage;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The SQLite ledger ({@code storage.path}): every call, event and pause, readable with {@code sqlite3}
+ * while the proxy runs.
+ *
+ * <p>One writer thread owns the one writing connection ({@link LedgerWriter}); readers (reports, the
+ * start-up rebuild) open their own connections, which WAL lets them do while the writer commits. Rows
+ * are enqueued without blocking; {@link #close()} writes everything queued before it returns, which is
+ * what SIGTERM and Ctrl-C run. After {@code kill -9} what was committed is on disk: SQLite in WAL mode
+ * with {@code synchronous=NORMAL} loses no committed transaction to a process crash (only to a power
+ * loss, the last few commits).
+ */
+public final class Ledger implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Ledger.class);
+
+    private final Path path;
+    private final Connection writeConnection;
+    private final LedgerWriter writer;
+    private final Thread writerThread;
+
+    private Ledger(Path path, Connection writeConnection) {
+        this.path = path;
+        this.writeConnection = writeConnection;
+        this.writer = new LedgerWriter(writeConnection);
+        this.writerThread = new Thread(writer, "tollgate-ledger-writer");
+        writerThread.setDaemon(false);
+        writerThread.start();
+    }
+
+    /** Opens (creating or migrating) the ledger at {@code path} and starts its writer. */
+    public static Ledger open(Path path) throws SQLException, IOException {
+        Path parent = path.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        Connection connection = connect(path, false);
+        try {
+            try (Statement statement = connection.createStatement()) {
+                statement.execute("PRAGMA journal_mode = WAL");
+                statement.execute("PRAGMA synchronous = NORMAL");
+            }
+            int from = LedgerSchema.migrate(connection);
+            if (from != LedgerSchema.CURRENT_VERSION) {
+                log.info("ledger {} migrated from schema version {} to {}", path, from, LedgerSchema.CURRENT_VERSION);
+            }
+            connection.setAutoCommit(false);
+        } catch (SQLException e) {
+            connection.close();
+            throw e;
+        }
+        return new Ledger(path, connection);
+    }
+
+    static Connection connect(Path path, boolean readOnly) throws SQLException {
+        Properties properties = new Properties();
+        // Readers and the writer wait for each other's locks instead of failing with SQLITE_BUSY.
+        properties.setProperty("busy_timeout", "10000");
+        if (readOnly) {
+            properties.setProperty("open_mode", "1");
+        }
+        return DriverManager.getConnection("jdbc:sqlite:" + path.toAbsolutePath(), properties);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Queues a call row; never blocks. */
+    public void append(CallRow row) {
+        writer.enqueue(row);
+    }
+
+    public void append(EventRow row) {
+        writer.enqueue(row);
+    }
+
+    public void append(AgentStateRow row) {
+        writer.enqueue(row);
+    }
+
+    /** Rows queued and not yet committed: the proxy slows admission when this grows too large. */
+    public int backlog() {
+        return writer.backlog();
+    }
+
+    /** Waits until every row queued so far is committed. */
+    public boolean flush(long timeout, TimeUnit unit) throws InterruptedException {
+        return writer.awaitCommitted(unit.toMillis(timeout));
+    }
+
+    /** Reports over this ledger, each on a connection of its own. */
+    public LedgerReports reports() {
+        return new LedgerReports(path);
+    }
+
+    /** Spend since {@code sinceMs} per agent, team, intent and overall (see {@link SpendSnapshot}). */
+    public SpendSnapshot spendSince(long sinceMs) throws SQLException {
+        try (Connection connection = connect(path, true)) {
+            Map<String, Spend> byAgent = new HashMap<>();
+            Map<String, Spend> byTeam = new HashMap<>();
+            Spend global = Spend.ZERO;
+            String scopes = "SELECT agent, team, SUM(cost_nanos), COUNT(*), SUM(input_tokens + output_tokens)"
+                    + " FROM calls WHERE ts_ms >= ? GROUP BY agent, team";
+            try (PreparedStatement statement = connection.prepareStatement(scopes)) {
+                statement.setLong(1, sinceMs);
+                try (ResultSet rs = statement.executeQuery()) {
+                    while (rs.next()) {
+                        Spend spend = new Spend(rs.getLong(3), rs.getLong(4), rs.getLong(5));
+                        byAgent.merge(rs.getString(1), spend, Spend::plus);
+                        if (rs.getString(2) != null) {
+                            byTeam.merge(rs.getString(2), spend, Spend::plus);
+                        }
+                        global = global.plus(spend);
+                    }
+                }
+            }
+            Map<String, Spend> byIntent = new HashMap<>();
+            String intents = "SELECT intent, SUM(cost_nanos), COUNT(*), SUM(input_tokens + output_tokens) FROM calls"
+                    + " WHERE intent IN (SELECT DISTINCT intent FROM calls WHERE ts_ms >= ? AND intent IS NOT NULL)"
+                    + " GROUP BY intent";
+            try (PreparedStatement statement = connection.prepareStatement(intents)) {
+                statement.setLong(1, sinceMs);
+                try (ResultSet rs = statement.executeQuery()) {
+                    while (rs.next()) {
+                        byIntent.put(rs.getString(1), new Spend(rs.getLong(2), rs.getLong(3), rs.getLong(4)));
+                    }
+                }
+            }
+            Map<String, Long> started = new HashMap<>();
+            String firstCalls = "SELECT agent, COUNT(*) FROM (SELECT agent, intent, MIN(ts_ms) AS first_ms FROM calls"
+                    + " WHERE intent IS NOT NULL GROUP BY agent, intent) WHERE first_ms >= ? GROUP BY agent";
+            try (PreparedStatement statement = connection.prepareStatement(firstCalls)) {
+                statement.setLong(1, sinceMs);
+                try (ResultSet rs = statement.executeQuery()) {
+                    while (rs.next()) {
+                        started.put(rs.getString(1), rs.getLong(2));
+                    }
+                }
+            }
+            return new SpendSnapshot(sinceMs, byAgent, byTeam, global, byIntent, started);
+        }
+    }
+
+    /** Every agent's latest pause state. */
+    public Map<String, AgentStateRow> agentStates() throws SQLException {
+        Map<String, AgentStateRow> states = new HashMap<>();
+        try (Connection connection = connect(path, true);
+                Statement statement = connection.createStatement();
+                ResultSet rs = statement.executeQuery("SELECT agent, paused, reason, ts_ms FROM agent_state")) {
+            while (rs.next()) {
+                states.put(rs.getString(1), new AgentStateRow(rs.getString(1), rs.getInt(2) == 1, rs.getString(3), rs.getLong(4)));
+            }
+        }
+        return states;
+    }
+
+    /** Writes everything queued, then closes. Safe to call twice. */
+    @Override
+    public void close() {
+        writer.beginClose();
+        try {
+            writerThread.join(TimeUnit.SECONDS.toMillis(30));
+            if (writerThread.isAlive()) {
+                log.error("the ledger writer did not finish within 30 s; {} row(s) may be lost", writer.backlog());
+                writerThread.interrupt();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            writeConnection.close();
+        } catch (SQLException e) {
+            log.warn("closing the ledger: {}", e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,187 @@
+package dev.tollgate.storage;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one thread that writes the ledger. Callers only enqueue immutable rows; the thread takes whatever
+ * has arrived (up to {@link #MAX_BATCH} rows), writes it in one transaction and commits, then takes the
+ * next batch. When idle a single row is committed as soon as it arrives; under load batches grow, and a
+ * row waits at most for the commit in progress and its own, a few milliseconds.
+ *
+ * <p>A failed commit (disk full, file locked by a stray writer) is retried with backoff, never dropped;
+ * the queue then grows and {@link #backlog()} tells the proxy to slow admission.
+ */
+final class LedgerWriter implements Runnable {
+
+    private static final Logger log = LoggerFactory.getLogger(LedgerWriter.class);
+    static final int MAX_BATCH = 4_096;
+
+    private static final String INSERT_CALL = "INSERT INTO calls (ts_ms, agent, intent, team, endpoint, model, status,"
+            + " streamed, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_nanos, usage_source,"
+            + " latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    private static final String INSERT_EVENT = "INSERT INTO events (ts_ms, agent, intent, kind, detail) VALUES (?, ?, ?, ?, ?)";
+    private static final String UPSERT_STATE = "INSERT INTO agent_state (agent, paused, reason, ts_ms) VALUES (?, ?, ?, ?)"
+            + " ON CONFLICT (agent) DO UPDATE SET paused = excluded.paused, reason = excluded.reason, ts_ms = excluded.ts_ms";
+
+    private final Connection connection;
+    private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    private final AtomicLong enqueued = new AtomicLong();
+    private final AtomicLong committed = new AtomicLong();
+    private final Object commitMonitor = new Object();
+    private volatile boolean closing;
+
+    LedgerWriter(Connection connection) {
+        this.connection = connection;
+    }
+
+    /** Queues a row ({@link CallRow}, {@link EventRow} or {@link AgentStateRow}); never blocks. */
+    long enqueue(Object row) {
+        if (closing) {
+            throw new IllegalStateException("the ledger is closed");
+        }
+        queue.add(row);
+        return enqueued.incrementAndGet();
+    }
+
+    int backlog() {
+        return queue.size();
+    }
+
+    long committed() {
+        return committed.get();
+    }
+
+    /** Blocks until every row enqueued before this call is committed, or the timeout passes. */
+    boolean awaitCommitted(long timeoutMillis) throws InterruptedException {
+        long target = enqueued.get();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        synchronized (commitMonitor) {
+            while (committed.get() < target) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(commitMonitor, left);
+            }
+        }
+        return true;
+    }
+
+    void beginClose() {
+        closing = true;
+    }
+
+    @Override
+    public void run() {
+        List<Object> batch = new ArrayList<>(MAX_BATCH);
+        try (PreparedStatement calls = connection.prepareStatement(INSERT_CALL);
+                PreparedStatement events = connection.prepareStatement(INSERT_EVENT);
+                PreparedStatement states = connection.prepareStatement(UPSERT_STATE)) {
+            while (!closing || !queue.isEmpty()) {
+                Object first = queue.poll(20, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, MAX_BATCH - 1);
+                writeUntilCommitted(batch, calls, events, states);
+                batch.clear();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            log.error("ledger writer interrupted with {} row(s) unwritten", queue.size());
+        } catch (SQLException e) {
+            log.error("ledger writer could not prepare its statements; {} row(s) unwritten", queue.size(), e);
+        }
+    }
+
+    private void writeUntilCommitted(List<Object> batch, PreparedStatement calls, PreparedStatement events,
+            PreparedStatement states) throws InterruptedException {
+        long backoff = 10;
+        while (true) {
+            try {
+                write(batch, calls, events, states);
+                committed.addAndGet(batch.size());
+                synchronized (commitMonitor) {
+                    commitMonitor.notifyAll();
+                }
+                return;
+            } catch (SQLException e) {
+                rollbackQuietly();
+                log.error("ledger commit of {} row(s) failed, retrying in {} ms: {}", batch.size(), backoff, e.getMessage());
+                Thread.sleep(backoff);
+                backoff = Math.min(backoff * 2, 2_000);
+            }
+        }
+    }
+
+    private void write(List<Object> batch, PreparedStatement calls, PreparedStatement events, PreparedStatement states)
+            throws SQLException {
+        boolean hasCalls = false;
+        boolean hasEvents = false;
+        for (Object row : batch) {
+            if (row instanceof CallRow call) {
+                bind(calls, call);
+                calls.addBatch();
+                hasCalls = true;
+            } else if (row instanceof EventRow event) {
+                events.setLong(1, event.tsMs());
+                events.setString(2, event.agent());
+                events.setString(3, event.intent());
+                events.setString(4, event.kind());
+                events.setString(5, event.detailJson());
+                events.addBatch();
+                hasEvents = true;
+            } else if (row instanceof AgentStateRow state) {
+                // State changes are rare and ordered: written one by one, in queue order.
+                states.setString(1, state.agent());
+                states.setInt(2, state.paused() ? 1 : 0);
+                states.setString(3, state.reason());
+                states.setLong(4, state.tsMs());
+                states.executeUpdate();
+            }
+        }
+        if (hasCalls) {
+            calls.executeBatch();
+        }
+        if (hasEvents) {
+            events.executeBatch();
+        }
+        connection.commit();
+    }
+
+    private static void bind(PreparedStatement statement, CallRow call) throws SQLException {
+        statement.setLong(1, call.tsMs());
+        statement.setString(2, call.agent());
+        statement.setString(3, call.intent());
+        statement.setString(4, call.team());
+        statement.setString(5, call.endpoint());
+        statement.setString(6, call.model());
+        statement.setInt(7, call.status());
+        statement.setInt(8, call.streamed() ? 1 : 0);
+        statement.setLong(9, call.inputTokens());
+        statement.setLong(10, call.cachedInputTokens());
+        statement.setLong(11, call.outputTokens());
+        statement.setLong(12, call.reasoningTokens());
+        statement.setLong(13, call.costNanos());
+        statement.setString(14, call.usageSource());
+        statement.setLong(15, call.latencyMs());
+    }
+
+    private void rollbackQuietly() {
+        try {
+            connection.rollback();
+        } catch (SQLException ignored) {
+            // The next attempt starts a fresh transaction either way.
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.tollgate.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LedgerTest {
+
+    @TempDir
+    Path dir;
+
+    static CallRow call(long tsMs, String agent, String intent, String team, long costNanos) {
+        return new CallRow(tsMs, agent, intent, team, "/v1/chat/completions", "gpt-4o-2024-08-06", 200, false,
+                100, 20, 50, 0, costNanos, "reported", 12);
+    }
+
+    private long count(Path file, String sql) throws SQLException {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    @Test
+    void newFileGetsTheSpecSchemaAtTheCurrentVersion() throws Exception {
+        Path file = dir.resolve("sub/tollgate.db");
+        try (Ledger ledger = Ledger.open(file)) {
+            ledger.append(call(1_000, "a", null, null, 2_500_000_000L));
+            assertThat(ledger.flush(5, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(count(file, "PRAGMA user_version")).isEqualTo(LedgerSchema.CURRENT_VERSION);
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT agent, intent, cost_nanos, cost_usd, usage_source, streamed,"
+                        + " cached_input_tokens, reasoning_tokens, latency_ms FROM calls_usd")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getString(1)).isEqualTo("a");
+            assertThat(rs.getString(2)).isNull();
+            assertThat(rs.getLong(3)).isEqualTo(2_500_000_000L);
+            assertThat(rs.getDouble(4)).isEqualTo(2.5);
+            assertThat(rs.getString(5)).isEqualTo("reported");
+        }
+        assertThat(count(file, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('events', 'agent_state')")).isEqualTo(2);
+        assertThat(count(file, "PRAGMA journal_mode = WAL")).isNotNull();
+    }
+
+    @Test
+    void anEmptyOldFileIsMigratedInPlaceAndANewerOneIsRefused() throws Exception {
+        Path old = dir.resolve("old.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + old); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE notes (x TEXT)");
+            s.execute("INSERT INTO notes VALUES ('kept')");
+        }
+        try (Ledger ledger = Ledger.open(old)) {
+            assertThat(ledger.path()).isEqualTo(old);
+        }
+        assertThat(count(old, "SELECT COUNT(*) FROM notes")).isEqualTo(1);
+        assertThat(count(old, "PRAGMA user_version")).isEqualTo(LedgerSchema.CURRENT_VERSION);
+
+        Path newer = dir.resolve("newer.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + newer); Statement s = c.createStatement()) {
+            s.execute("PRAGMA user_version = 99");
+        }
+        assertThatThrownBy(() -> Ledger.open(newer)).isInstanceOf(SQLException.class).hasMessageContaining("newer Tollgate");
+    }
+
+    @Test
+    void closeWritesEverythingQueued() throws Exception {
+        Path file = dir.resolve("t.db");
+        try (Ledger ledger = Ledger.open(file)) {
+            for (int i = 0; i < 20_000; i++) {
+                ledger.append(call(i, "agent-" + (i % 7), "int-" + (i % 100), null, i));
+            }
+            ledger.append(new EventRow(5, "agent-1", null, "alert", "{\"limit\":\"max_cost_per_day_usd\"}"));
+            ledger.append(new AgentStateRow("agent-1", true, "runaway", 6));
+            ledger.append(new AgentStateRow("agent-1", false, null, 7));
+        }
+        assertThat(count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(20_000);
+        assertThat(count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(19_999L * 20_000 / 2);
+        assertThat(count(file, "SELECT COUNT(*) FROM events WHERE kind = 'alert'")).isEqualTo(1);
+        assertThat(count(file, "SELECT paused FROM agent_state WHERE agent = 'agent-1'")).isZero();
+        try (Ledger reopened = Ledger.open(file)) {
+            assertThat(reopened.agentStates().get("agent-1").tsMs()).isEqualTo(7);
+        }
+    }
+
+    @Test
+    void spendSinceRebuildsAgentTeamIntentAndGlobalSpend() throws Exception {
+        try (Ledger ledger = Ledger.open(dir.resolve("s.db"))) {
+            ledger.append(call(100, "a", "i1", "support", 5));      // before the window
+            ledger.append(call(1_000, "a", "i1", "support", 7));
+            ledger.append(call(1_001, "a", "i2", "support", 11));
+            ledger.append(call(1_002, "b", "i3", null, 13));
+            ledger.append(call(1_003, "c", "i4", "support", 17));
+            ledger.flush(5, TimeUnit.SECONDS);
+
+            SpendSnapshot spend = ledger.spendSince(1_000);
+
+            assertThat(spend.byAgent().get("a")).isEqualTo(new Spend(18, 2, 300));
+            assertThat(spend.byTeam().get("support")).isEqualTo(new Spend(35, 3, 450));
+            assertThat(spend.global()).isEqualTo(new Spend(48, 4, 600));
+            assertThat(spend.byIntent().get("i1")).as("intents are lifetime totals").isEqualTo(new Spend(12, 2, 300));
+            assertThat(spend.intentsStartedByAgent()).containsEntry("a", 1L).containsEntry("b", 1L).containsEntry("c", 1L);
+        }
+    }
+}
