@@ -161,6 +161,14 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void timeZoneIsAnIanaZoneAndDefaultsToUtc() throws Exception {
+        assertThat(loader.parse("").timeZone()).isEqualTo(java.time.ZoneOffset.UTC);
+        assertThat(loader.parse("time_zone: Europe/Berlin\n").timeZone()).isEqualTo(java.time.ZoneId.of("Europe/Berlin"));
+        assertThat(problemsOf(() -> loader.parse("time_zone: Mars/Olympus\n")).problems()).singleElement()
+                .asString().startsWith("time_zone: 'Mars/Olympus' is not a time zone");
+    }
+
+    @Test
     void listenAddressParsesIpv6InBrackets() {
         assertThat(ListenAddress.parse("[::1]:8080")).isEqualTo(new ListenAddress("::1", 8080));
         assertThat(ListenAddress.parse("[::1]:8080").toString()).isEqualTo("[::1]:8080");

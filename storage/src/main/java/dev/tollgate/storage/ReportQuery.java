@@ -17,6 +17,22 @@ public record ReportQuery(GroupBy by, long sinceMs, long untilMs, String agent, 
         }
     }
 
+    /** The default number of lines of a report. */
+    public static final int DEFAULT_LIMIT = 50;
+
+    /**
+     * A query from the words of the CLI or the admin API ({@code --by agent --since today}); null
+     * arguments take the defaults: by agent, since the start of today, until now, 50 lines.
+     */
+    public static ReportQuery of(String by, String since, String until, String agent, Integer limit, ZoneId zone,
+            java.time.Instant now) {
+        GroupBy groupBy = by == null ? GroupBy.AGENT : GroupBy.parse(by);
+        long from = ReportTime.parse(since == null ? "today" : since, zone, now).toEpochMilli();
+        long to = until == null ? now.toEpochMilli() + 1 : ReportTime.parse(until, zone, now).toEpochMilli();
+        return new ReportQuery(groupBy, from, to, agent == null || agent.isEmpty() ? null : agent,
+                limit == null ? DEFAULT_LIMIT : limit, zone);
+    }
+
     /** The columns a report can group by. */
     public enum GroupBy {
         AGENT("agent"), INTENT("intent"), TEAM("team"), MODEL("model"), DAY(null), HOUR(null);

@@ -58,6 +58,16 @@ public record ErrorResponse(HttpResponseStatus status, String type, String code,
                 "tollgate: no route for " + method + " " + path + "; agents call /v1/... with OPENAI_BASE_URL=http://HOST:PORT/v1");
     }
 
+    /** The JSON body as bytes, for callers off the event loop. */
+    public byte[] jsonBytes() {
+        ByteBuf buf = body(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
+        try {
+            return io.netty.buffer.ByteBufUtil.getBytes(buf);
+        } finally {
+            buf.release();
+        }
+    }
+
     /** The JSON body, written with Jackson so that any text in the message is escaped correctly. */
     public ByteBuf body(ByteBufAllocator alloc) {
         ByteBuf buf = alloc.buffer(256);

@@ -299,6 +299,12 @@ public final class CallMeter {
         }
     }
 
+    /** Records a call that Tollgate refused before forwarding it, with the status the agent got. */
+    public void refused(int agentStatus) {
+        discard();
+        record(facts.model(), agentStatus, Usage.NONE, UsageSource.NONE, (System.nanoTime() - startedNanos) / 1_000_000, false);
+    }
+
     /** Frees what the meter holds when a call is dropped before it was ever forwarded. */
     public void discard() {
         recorded = true;

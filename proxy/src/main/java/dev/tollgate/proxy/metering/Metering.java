@@ -32,6 +32,7 @@ public final class Metering implements AutoCloseable {
     final CallRecordSink sink;
     final Clock clock;
     final ExecutorService counting;
+    private volatile java.util.function.BooleanSupplier ledgerOverloaded = () -> false;
     private final Set<String> unpricedSeen = ConcurrentHashMap.newKeySet();
 
     public Metering(PriceTable prices, TokenCounter tokens, UnknownModelPolicy unknownModels, CallRecordSink sink, Clock clock) {
@@ -56,6 +57,16 @@ public final class Metering implements AutoCloseable {
             table = table.withOverrides(pricing.file());
         }
         return new Metering(table, new TokenCounter(), pricing.unknownModel(), sink, Clock.systemUTC());
+    }
+
+    /** Tells metering how to see that the ledger's queue is too long (admission then slows down). */
+    public void watchLedger(java.util.function.BooleanSupplier overloaded) {
+        this.ledgerOverloaded = overloaded;
+    }
+
+    /** True while the ledger writer is too far behind: new calls wait instead of rows piling up. */
+    public boolean ledgerOverloaded() {
+        return ledgerOverloaded.getAsBoolean();
     }
 
     public PriceTable prices() {

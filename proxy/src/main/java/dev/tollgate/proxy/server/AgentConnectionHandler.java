@@ -1,6 +1,7 @@
 package dev.tollgate.proxy.server;
 
 import dev.tollgate.config.IdentityConfig;
+import dev.tollgate.proxy.admin.AdminApi;
 import dev.tollgate.proxy.http.ErrorResponse;
 import dev.tollgate.proxy.http.TollgateHeaders;
 import dev.tollgate.proxy.metering.CallMeter;
@@ -47,9 +48,11 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
 
     private static final Logger log = LoggerFactory.getLogger(AgentConnectionHandler.class);
     private static final String ANONYMOUS = "anonymous";
+    private static final long LEDGER_BACKOFF_MS = 5;
 
     private final UpstreamConnectionPool pool;
     private final Metering metering;
+    private final AdminApi admin;
     private final ProviderRequests providerRequests;
     private final IdentityConfig identity;
     private final long responseTimeoutMs;
@@ -57,11 +60,14 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
 
     private ChannelHandlerContext ctx;
     private UpstreamExchange current;
+    /** True while a local answer is being prepared off the loop (an admin query). */
+    private boolean answering;
 
-    AgentConnectionHandler(UpstreamConnectionPool pool, Metering metering, ProviderRequests providerRequests,
+    AgentConnectionHandler(UpstreamConnectionPool pool, Metering metering, AdminApi admin, ProviderRequests providerRequests,
             IdentityConfig identity, long responseTimeoutMs) {
         this.pool = pool;
         this.metering = metering;
+        this.admin = admin;
         this.providerRequests = providerRequests;
         this.identity = identity;
         this.responseTimeoutMs = responseTimeoutMs;
@@ -78,12 +84,16 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (current != null) {
+        if (busy()) {
             pipelined.add(request);
             ctx.channel().config().setAutoRead(false);
             return;
         }
         dispatch(request);
+    }
+
+    private boolean busy() {
+        return current != null || answering;
     }
 
     private void dispatch(FullHttpRequest request) {
@@ -129,12 +139,33 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             forward(request, path, keepAlive);
             return;
         }
+        if (path.startsWith("/tollgate/")) {
+            answerAdmin(request, keepAlive);
+            return;
+        }
         String method = request.method().name();
         request.release();
         respond(ErrorResponse.notFound(method, path).toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
     }
 
     private void forward(FullHttpRequest request, String path, boolean keepAlive) {
+        if (metering.ledgerOverloaded()) {
+            // The ledger cannot keep up: hold this call (and stop reading more) rather than lose its row.
+            answering = true;
+            ctx.channel().config().setAutoRead(false);
+            ctx.executor().schedule(() -> {
+                answering = false;
+                if (ctx.channel().isActive()) {
+                    forward(request, path, keepAlive);
+                    if (!busy()) {
+                        serveNextPipelined();
+                    }
+                } else {
+                    request.release();
+                }
+            }, LEDGER_BACKOFF_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            return;
+        }
         String agent = request.headers().get(identity.agentHeader());
         String intent = request.headers().get(identity.intentHeader());
         if (agent != null && !RequestIds.isValidAgent(agent)) {
@@ -150,7 +181,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
         Optional<ErrorResponse> refusal = meter.inspect(request);
         if (refusal.isPresent()) {
             request.release();
-            meter.discard();
+            meter.refused(refusal.get().status().code());
             FullHttpResponse response = refusal.get().toHttpResponse(ctx.alloc(), keepAlive);
             response.headers().set(TollgateHeaders.AGENT, agentId);
             respond(response, keepAlive);
@@ -159,6 +190,44 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
         current = new UpstreamExchange(ctx.channel(), meter.request(), agentId, pool, providerRequests,
                 responseTimeoutMs, meter, this);
         current.start();
+    }
+
+    private void answerAdmin(FullHttpRequest request, boolean keepAlive) {
+        HttpMethod method = request.method();
+        String uri = request.uri();
+        request.release();
+        java.net.SocketAddress remote = ctx.channel().remoteAddress();
+        if (!(remote instanceof java.net.InetSocketAddress address) || !admin.allows(address.getAddress())) {
+            respond(new ErrorResponse(HttpResponseStatus.FORBIDDEN, "invalid_request_error", "admin_forbidden",
+                    "tollgate: the admin API answers loopback clients only").toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
+            return;
+        }
+        answering = true;
+        admin.handle(method, uri).whenComplete((answer, failure) -> ctx.executor().execute(() -> {
+            answering = false;
+            if (!ctx.channel().isActive()) {
+                return;
+            }
+            FullHttpResponse response;
+            if (failure != null) {
+                log.error("admin request {} failed", uri, failure);
+                response = new ErrorResponse(HttpResponseStatus.INTERNAL_SERVER_ERROR, "api_error", "internal_error",
+                        "tollgate: internal error; see the proxy's log").toHttpResponse(ctx.alloc(), keepAlive);
+            } else {
+                ByteBuf body = ctx.alloc().buffer(answer.json().length).writeBytes(answer.json());
+                response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, answer.status(), body);
+                response.headers()
+                        .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+                if (!keepAlive) {
+                    response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                }
+            }
+            respond(response, keepAlive);
+            if (keepAlive) {
+                serveNextPipelined();
+            }
+        }));
     }
 
     private void refuseId(FullHttpRequest request, boolean keepAlive, String code, String header, int maxLength) {
@@ -181,7 +250,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     }
 
     private void serveNextPipelined() {
-        while (current == null && ctx.channel().isActive()) {
+        while (!busy() && ctx.channel().isActive()) {
             FullHttpRequest next = pipelined.poll();
             if (next == null) {
                 ctx.channel().config().setAutoRead(true);

@@ -1,6 +1,7 @@
 package dev.tollgate.proxy.server;
 
 import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.proxy.admin.AdminApi;
 import dev.tollgate.proxy.metering.Metering;
 import dev.tollgate.proxy.upstream.ProviderRequests;
 import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
@@ -22,12 +23,14 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final TollgateConfig config;
     private final UpstreamConnectionPool pool;
     private final Metering metering;
+    private final AdminApi admin;
     private final ProviderRequests providerRequests;
 
-    ProxyChannelInitializer(TollgateConfig config, UpstreamConnectionPool pool, Metering metering) {
+    ProxyChannelInitializer(TollgateConfig config, UpstreamConnectionPool pool, Metering metering, AdminApi admin) {
         this.config = config;
         this.pool = pool;
         this.metering = metering;
+        this.admin = admin;
         this.providerRequests = new ProviderRequests(config.upstream(), config.identity());
     }
 
@@ -41,7 +44,7 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
                 .addLast("idle", new IdleStateHandler(0, 0, AGENT_IDLE_SECONDS, TimeUnit.SECONDS))
                 .addLast("http", new HttpServerCodec(decoder))
                 .addLast("body", new RequestSizeLimiter(config.limits().maxRequestBytes()))
-                .addLast("agent", new AgentConnectionHandler(pool, metering, providerRequests, config.identity(),
+                .addLast("agent", new AgentConnectionHandler(pool, metering, admin, providerRequests, config.identity(),
                         config.upstream().responseTimeoutMs()));
     }
 }

@@ -2,9 +2,15 @@ package dev.tollgate.proxy.server;
 
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.pricing.PriceFileException;
+import dev.tollgate.proxy.admin.AdminApi;
 import dev.tollgate.proxy.metering.CallRecordSink;
+import dev.tollgate.proxy.metering.LedgerCallSink;
 import dev.tollgate.proxy.metering.LoggingCallSink;
 import dev.tollgate.proxy.metering.Metering;
+import dev.tollgate.storage.Ledger;
+import java.io.IOException;
+import java.sql.SQLException;
+import java.time.Clock;
 import dev.tollgate.proxy.net.Transport;
 import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
 import io.netty.bootstrap.ServerBootstrap;
@@ -36,33 +42,55 @@ public final class TollgateServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final UpstreamConnectionPool pool;
     private final Metering metering;
+    private final Ledger ledger;
+    private final AdminApi admin;
     private final Channel serverChannel;
 
+    /** Past this many unwritten ledger rows, admission of new calls slows down until the writer catches up. */
+    static final int MAX_LEDGER_BACKLOG = 200_000;
+
     private TollgateServer(TollgateConfig config, Transport transport, EventLoopGroup boss, EventLoopGroup workers,
-            UpstreamConnectionPool pool, Metering metering, Channel serverChannel) {
+            UpstreamConnectionPool pool, Metering metering, Ledger ledger, AdminApi admin, Channel serverChannel) {
         this.config = config;
         this.transport = transport;
         this.boss = boss;
         this.workers = workers;
         this.pool = pool;
         this.metering = metering;
+        this.ledger = ledger;
+        this.admin = admin;
         this.serverChannel = serverChannel;
     }
 
     /** Binds and starts serving; throws if the address cannot be bound. */
-    public static TollgateServer start(TollgateConfig config) throws InterruptedException, PriceFileException {
-        return start(config, null, new LoggingCallSink());
+    public static TollgateServer start(TollgateConfig config) throws InterruptedException, PriceFileException,
+            SQLException, IOException {
+        return start(config, null, null);
     }
 
     /**
      * Binds and starts serving.
      *
      * @param upstreamTls the TLS context for an https provider; null for the default (JVM trust store)
-     * @param calls where metered calls go
+     * @param alsoRecordTo where metered calls go besides the ledger and the call log (tests watch here); may be null
      */
-    public static TollgateServer start(TollgateConfig config, SslContext upstreamTls, CallRecordSink calls)
-            throws InterruptedException, PriceFileException {
-        Metering metering = Metering.from(config.pricing(), calls);
+    public static TollgateServer start(TollgateConfig config, SslContext upstreamTls, CallRecordSink alsoRecordTo)
+            throws InterruptedException, PriceFileException, SQLException, IOException {
+        Ledger ledger = Ledger.open(config.storage().path());
+        CallRecordSink toLedger = new LedgerCallSink(ledger);
+        CallRecordSink toLog = new LoggingCallSink();
+        CallRecordSink calls = alsoRecordTo == null
+                ? call -> { toLedger.record(call); toLog.record(call); }
+                : call -> { toLedger.record(call); toLog.record(call); alsoRecordTo.record(call); };
+        Metering metering;
+        try {
+            metering = Metering.from(config.pricing(), calls);
+        } catch (PriceFileException | RuntimeException e) {
+            ledger.close();
+            throw e;
+        }
+        metering.watchLedger(() -> ledger.backlog() > MAX_LEDGER_BACKLOG);
+        AdminApi admin = new AdminApi(ledger.reports(), config.timeZone(), Clock.systemUTC());
         Transport transport = Transport.detect();
         EventLoopGroup boss = transport.newEventLoopGroup(1);
         EventLoopGroup workers = transport.newEventLoopGroup(0);
@@ -75,17 +103,19 @@ public final class TollgateServer implements AutoCloseable {
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                    .childHandler(new ProxyChannelInitializer(config, pool, metering))
+                    .childHandler(new ProxyChannelInitializer(config, pool, metering, admin))
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();
-            TollgateServer server = new TollgateServer(config, transport, boss, workers, pool, metering, channel);
-            log.info("Tollgate listening on {} ({}), forwarding /v1/* to {}", server.address(),
-                    transport.name().toLowerCase(), config.upstream().baseUrl());
+            TollgateServer server = new TollgateServer(config, transport, boss, workers, pool, metering, ledger, admin, channel);
+            log.info("Tollgate listening on {} ({}), forwarding /v1/* to {}, ledger {}", server.address(),
+                    transport.name().toLowerCase(), config.upstream().baseUrl(), config.storage().path());
             return server;
         } catch (InterruptedException | RuntimeException e) {
             pool.close();
             metering.close();
+            admin.close();
+            ledger.close();
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             throw e;
@@ -111,6 +141,11 @@ public final class TollgateServer implements AutoCloseable {
         return config;
     }
 
+    /** The ledger this proxy writes. */
+    public Ledger ledger() {
+        return ledger;
+    }
+
     public Transport transport() {
         return transport;
     }
@@ -126,7 +161,10 @@ public final class TollgateServer implements AutoCloseable {
         pool.close();
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+        // Order matters: no more calls, then the last counted ones, then every queued row to disk.
         metering.close();
+        admin.close();
+        ledger.close();
         log.info("Tollgate stopped");
     }
 }

@@ -23,12 +23,14 @@ import java.util.concurrent.TimeUnit;
 public final class ProxyHarness implements AutoCloseable {
 
     private final TollgateServer server;
+    private final java.nio.file.Path dir;
     private final BlockingQueue<CallRecord> calls;
     private final List<OpenAIClient> clients = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    private ProxyHarness(TollgateServer server, BlockingQueue<CallRecord> calls) {
+    private ProxyHarness(TollgateServer server, java.nio.file.Path dir, BlockingQueue<CallRecord> calls) {
         this.server = server;
+        this.dir = dir;
         this.calls = calls;
     }
 
@@ -38,13 +40,17 @@ public final class ProxyHarness implements AutoCloseable {
     }
 
     public static ProxyHarness start(String upstreamBaseUrl, String extraYaml, SslContext upstreamTls) throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("tollgate-test");
         String yaml = "listen: 127.0.0.1:0\n" + extraYaml.replace("UPSTREAM", upstreamBaseUrl);
+        if (!yaml.contains("storage:")) {
+            yaml += "\nstorage:\n  path: " + dir.resolve("tollgate.db") + "\n";
+        }
         if (!yaml.contains("upstream:")) {
             yaml += "\nupstream:\n  base_url: " + upstreamBaseUrl + "\n";
         }
         TollgateConfig config = new ConfigLoader(name -> null).parse(yaml);
         BlockingQueue<CallRecord> calls = new LinkedBlockingQueue<>();
-        return new ProxyHarness(TollgateServer.start(config, upstreamTls, calls::add), calls);
+        return new ProxyHarness(TollgateServer.start(config, upstreamTls, calls::add), dir, calls);
     }
 
     public TollgateServer server() {
@@ -98,5 +104,10 @@ public final class ProxyHarness implements AutoCloseable {
     public void close() {
         clients.forEach(OpenAIClient::close);
         server.close();
+        try (var files = java.nio.file.Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (java.io.IOException ignored) {
+            // A temp directory left behind is harmless.
+        }
     }
 }
