@@ -74,6 +74,15 @@ public final class ProxyHarness implements AutoCloseable {
         return call;
     }
 
+    /** Waits for {@code n} calls and returns them. */
+    public List<CallRecord> drainCallsAfter(int n) throws InterruptedException {
+        List<CallRecord> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(nextCall());
+        }
+        return out;
+    }
+
     /** Calls recorded and not yet taken. */
     public List<CallRecord> drainCalls() {
         List<CallRecord> out = new ArrayList<>();
