@@ -56,6 +56,10 @@ public final class Ledger implements AutoCloseable {
             try (Statement statement = connection.createStatement()) {
                 statement.execute("PRAGMA journal_mode = WAL");
                 statement.execute("PRAGMA synchronous = NORMAL");
+                // The writer's working set (index pages of recent rows) stays in memory, and the WAL is
+                // checkpointed every ~40 MB rather than every 4 MB: fewer fsyncs per row under load.
+                statement.execute("PRAGMA cache_size = -65536");
+                statement.execute("PRAGMA wal_autocheckpoint = 10000");
             }
             int from = LedgerSchema.migrate(connection);
             if (from != LedgerSchema.CURRENT_VERSION) {

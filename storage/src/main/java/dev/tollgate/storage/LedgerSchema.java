@@ -34,10 +34,10 @@ final class LedgerSchema {
               usage_source TEXT NOT NULL CHECK (usage_source IN ('reported', 'counted', 'none')),
               latency_ms INTEGER NOT NULL DEFAULT 0
             )""",
-            // Reports filter on time and group by a column: covering indexes answer them without the table.
+            // Every report and the start-up rebuild select a time range first. One index, in time order, is
+            // appended to at the end like the table itself; indexes led by agent or intent would be random
+            // inserts and cost the writer four times its throughput (docs/BENCHMARKS.md).
             "CREATE INDEX IF NOT EXISTS calls_by_time ON calls (ts_ms, agent, cost_nanos)",
-            "CREATE INDEX IF NOT EXISTS calls_by_agent ON calls (agent, ts_ms, cost_nanos)",
-            "CREATE INDEX IF NOT EXISTS calls_by_intent ON calls (intent, ts_ms) WHERE intent IS NOT NULL",
             """
             CREATE TABLE IF NOT EXISTS events (
               id INTEGER PRIMARY KEY,

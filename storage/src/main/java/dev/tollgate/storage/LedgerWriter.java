@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
 final class LedgerWriter implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(LedgerWriter.class);
-    static final int MAX_BATCH = 4_096;
+    static final int MAX_BATCH = 16_384;
 
     private static final String INSERT_CALL = "INSERT INTO calls (ts_ms, agent, intent, team, endpoint, model, status,"
             + " streamed, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_nanos, usage_source,"

@@ -158,10 +158,20 @@ public final class CallMeter {
             return;
         }
         if (streamed && injected) {
-            meter = new SseStreamMeter((bytes, offset, length) -> rewriteTarget.writeBytes(bytes, offset, length));
+            // Outside relay() (a stream cut mid-event, finished in complete()) there is nowhere to write: drop.
+            meter = new SseStreamMeter((bytes, offset, length) -> {
+                if (rewriteTarget != null) {
+                    rewriteTarget.writeBytes(bytes, offset, length);
+                }
+            });
         } else {
             meter = ResponseMeter.forResponse(endpoint, streamed);
         }
+    }
+
+    /** True when the response body is rewritten, so its length is no longer the provider's. */
+    public boolean rewritesBody() {
+        return injected && meter instanceof SseStreamMeter;
     }
 
     /**
@@ -172,7 +182,7 @@ public final class CallMeter {
         if (meter == null) {
             return content;
         }
-        if (!(meter instanceof SseStreamMeter) || !injected) {
+        if (!rewritesBody()) {
             unread.add(content.content().retainedDuplicate());
             return content;
         }
@@ -279,7 +289,7 @@ public final class CallMeter {
                 cost = price.get().price().cost(usage);
             } else {
                 unpriced = true;
-                metering.noteUnpriced(model);
+                metering.noteUnpriced(model, agent, intent);
             }
         } else if (priced) {
             unpriced = true;

@@ -73,11 +73,26 @@ public final class Metering implements AutoCloseable {
         return prices;
     }
 
-    /** Logs the first call of each unpriced model that was let through; later ones are only recorded. */
-    void noteUnpriced(String model) {
+    /**
+     * Logs the first call of each unpriced model that was let through and records an
+     * {@code unpriced_model} event for it; later calls of that model are only recorded as calls.
+     */
+    void noteUnpriced(String model, String agent, String intent) {
         if (unpricedSeen.add(model)) {
             log.warn("model '{}' has no price; metering its tokens at $0 (pricing.unknown_model: allow)", model);
+            events.unpricedModel(clock.millis(), agent, intent, model);
         }
+    }
+
+    /** Where metering's events go (the ledger's {@code events} table). */
+    public interface EventSink {
+        void unpricedModel(long tsMs, String agent, String intent, String model);
+    }
+
+    private volatile EventSink events = (tsMs, agent, intent, model) -> { };
+
+    public void recordEventsTo(EventSink sink) {
+        this.events = sink;
     }
 
     @Override

@@ -123,10 +123,19 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
                     .toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
             return;
         }
-        String path = new QueryStringDecoder(uri).path();
-        if (hasDotSegment(path)) {
+        String path;
+        try {
+            path = new QueryStringDecoder(uri).path();
+            if (hasDotSegment(path)) {
+                path = null;
+            }
+        } catch (IllegalArgumentException e) {
+            path = null;
+        }
+        if (path == null) {
             request.release();
-            respond(ErrorResponse.badRequest("invalid_request_uri", "paths with '.' or '..' segments are refused")
+            respond(ErrorResponse.badRequest("invalid_request_uri",
+                    "the path is not valid (bad percent-encoding, or '.' or '..' segments)")
                     .toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
             return;
         }
@@ -277,16 +286,19 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (current != null) {
-            UpstreamExchange gone = current;
-            current = null;
-            gone.onAgentGone();
+        try {
+            if (current != null) {
+                UpstreamExchange gone = current;
+                current = null;
+                gone.onAgentGone();
+            }
+        } finally {
+            FullHttpRequest held;
+            while ((held = pipelined.poll()) != null) {
+                held.release();
+            }
+            ctx.fireChannelInactive();
         }
-        FullHttpRequest held;
-        while ((held = pipelined.poll()) != null) {
-            held.release();
-        }
-        ctx.fireChannelInactive();
     }
 
     @Override

@@ -3,10 +3,12 @@ package dev.tollgate.proxy.server;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.pricing.PriceFileException;
 import dev.tollgate.proxy.admin.AdminApi;
+import dev.tollgate.proxy.http.JsonStrings;
 import dev.tollgate.proxy.metering.CallRecordSink;
 import dev.tollgate.proxy.metering.LedgerCallSink;
 import dev.tollgate.proxy.metering.LoggingCallSink;
 import dev.tollgate.proxy.metering.Metering;
+import dev.tollgate.storage.EventRow;
 import dev.tollgate.storage.Ledger;
 import java.io.IOException;
 import java.sql.SQLException;
@@ -90,6 +92,8 @@ public final class TollgateServer implements AutoCloseable {
             throw e;
         }
         metering.watchLedger(() -> ledger.backlog() > MAX_LEDGER_BACKLOG);
+        metering.recordEventsTo((tsMs, agent, intent, model) -> ledger.append(new EventRow(tsMs, agent, intent,
+                "unpriced_model", "{\"model\":" + JsonStrings.quote(model) + ",\"policy\":\"allow\"}")));
         AdminApi admin = new AdminApi(ledger.reports(), config.timeZone(), Clock.systemUTC());
         Transport transport = Transport.detect();
         EventLoopGroup boss = transport.newEventLoopGroup(1);
@@ -111,7 +115,8 @@ public final class TollgateServer implements AutoCloseable {
             log.info("Tollgate listening on {} ({}), forwarding /v1/* to {}, ledger {}", server.address(),
                     transport.name().toLowerCase(), config.upstream().baseUrl(), config.storage().path());
             return server;
-        } catch (InterruptedException | RuntimeException e) {
+        } catch (Exception e) {
+            // Bind failures arrive as checked native exceptions too: nothing may be left running.
             pool.close();
             metering.close();
             admin.close();
@@ -158,9 +163,9 @@ public final class TollgateServer implements AutoCloseable {
     @Override
     public void close() {
         serverChannel.close().syncUninterruptibly();
-        pool.close();
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+        pool.close();
         // Order matters: no more calls, then the last counted ones, then every queued row to disk.
         metering.close();
         admin.close();

@@ -3,6 +3,7 @@ package dev.tollgate.proxy.upstream;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
@@ -69,11 +70,15 @@ final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        // A call may legitimately wait minutes for a reasoning model; only idle pooled connections expire.
-        if (evt instanceof IdleStateEvent && exchange == null) {
-            ctx.close();
-        } else {
+        if (!(evt instanceof IdleStateEvent idle)) {
             ctx.fireUserEventTriggered(evt);
+        } else if (exchange == null) {
+            // Only idle pooled connections expire this way; a call may wait minutes for a reasoning model.
+            if (idle.state() == IdleState.ALL_IDLE) {
+                ctx.close();
+            }
+        } else if (idle.state() == IdleState.READER_IDLE) {
+            exchange.onUpstreamStalled();
         }
     }
 }

@@ -123,7 +123,10 @@ public final class UpstreamConnectionPool implements AutoCloseable {
             }
             ch.pipeline()
                     .addLast("http", new HttpClientCodec(MAX_INITIAL_LINE, MAX_HEADER_SIZE, MAX_CHUNK_SIZE, true))
-                    .addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
+                    // Reader idle: a provider silent for a whole response timeout mid-stream is cut off.
+                    // All idle: a pooled connection unused for IDLE_SECONDS is closed.
+                    .addLast("idle", new IdleStateHandler(upstream.responseTimeoutMs(), 0,
+                            TimeUnit.SECONDS.toMillis(IDLE_SECONDS), TimeUnit.MILLISECONDS))
                     .addLast("relay", new UpstreamChannelHandler());
         }
     }

@@ -140,6 +140,8 @@ public final class UpstreamExchange {
         state = State.STREAMING;
         providerKeepAlive = HttpUtil.isKeepAlive(response);
         meter.onResponseHead(response);
+        // The agent may still be draining an earlier response: start reading only as fast as it can take.
+        provider.config().setAutoRead(agent.isWritable());
         agent.write(toAgentHead(response), agent.voidPromise());
         // Headers go out at once: an agent waiting on a long stream sees the status immediately.
         agent.flush();
@@ -166,6 +168,13 @@ public final class UpstreamExchange {
         agent.write(toAgent, agent.voidPromise());
     }
 
+    /** The provider sent nothing for a whole response timeout in the middle of a response. */
+    void onUpstreamStalled() {
+        if (state == State.STREAMING && provider.config().isAutoRead()) {
+            onUpstreamFault(new java.io.IOException("the provider sent nothing for " + responseTimeoutMs + " ms mid-response"));
+        }
+    }
+
     void onUpstreamReadComplete() {
         if (state == State.STREAMING) {
             agent.flush();
@@ -187,10 +196,10 @@ public final class UpstreamExchange {
         }
         log.debug("agent {} disconnected mid-call; cancelling the provider request", agentId);
         end();
-        meter.complete(0, CallMeter.Ending.AGENT_GONE);
         if (provider != null) {
             pool.discard(provider);
         }
+        meter.complete(0, CallMeter.Ending.AGENT_GONE);
     }
 
     void onUpstreamFault(Throwable cause) {
@@ -275,7 +284,9 @@ public final class UpstreamExchange {
         closeAgentAfterResponse = !agentKeepAlive;
         int code = response.status().code();
         boolean hasBody = !headRequest && code >= 200 && code != 204 && code != 304;
-        if (hasBody && (chunkedFromProvider || !head.headers().contains(HttpHeaderNames.CONTENT_LENGTH))) {
+        boolean lengthUnknown = chunkedFromProvider || !head.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+                || meter.rewritesBody();
+        if (hasBody && lengthUnknown) {
             head.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
             if (agentAcceptsChunked) {
                 head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);

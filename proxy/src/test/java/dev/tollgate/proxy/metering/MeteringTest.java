@@ -240,6 +240,55 @@ class MeteringTest {
     }
 
     @Test
+    void anAgentLeavingARewrittenStreamMidEventIsStillRecordedAndCancelsTheProvider() throws Exception {
+        java.util.concurrent.CountDownLatch providerSawClose = new java.util.concurrent.CountDownLatch(1);
+        String event = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-2024-08-06\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hello\"},\"finish_reason\":null}],\"usage\":null}\n\n";
+        provider.enqueue(new MockResponse.Builder().addHeader("Content-Type", "text/event-stream")
+                .body(new MockResponseBody() {
+                    @Override
+                    public long getContentLength() {
+                        return -1;
+                    }
+
+                    @Override
+                    public void writeTo(BufferedSink sink) throws IOException {
+                        // A whole event, then half of the next one, then silence until the agent goes away.
+                        String half = event.substring(0, 40);
+                        for (String piece : new String[] {event, half}) {
+                            byte[] bytes = piece.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                            sink.writeUtf8(Integer.toHexString(bytes.length)).writeUtf8("\r\n").write(bytes).writeUtf8("\r\n");
+                            sink.flush();
+                        }
+                        try {
+                            for (int i = 0; i < 500; i++) {
+                                Thread.sleep(20);
+                                sink.writeUtf8("1\r\n \r\n");
+                                sink.flush();
+                            }
+                        } catch (IOException e) {
+                            providerSawClose.countDown();
+                            throw e;
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                })
+                .removeHeader("Content-Length").addHeader("Transfer-Encoding", "chunked").build());
+
+        try (RawHttp agent = new RawHttp(proxy.server().address().getPort())) {
+            agent.post("/v1/chat/completions", "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                    "X-Agent-Id: leaver");
+            assertThat(agent.readUntil("hello")).doesNotContain("\"usage\"");
+        }
+
+        CallRecord call = proxy.nextCall();
+        assertThat(call.usageSource()).isEqualTo(UsageSource.COUNTED);
+        assertThat(call.usage().outputTokens()).isEqualTo(TOKENS.countText("gpt-4o", "hello"));
+        assertThat(providerSawClose.await(10, TimeUnit.SECONDS)).as("the provider call was cancelled").isTrue();
+    }
+
+    @Test
     void unpricedModelIsRefusedBeforeForwarding() throws Exception {
         HttpResponse<String> response = post("/v1/chat/completions", "{\"model\":\"my-finetune\",\"messages\":[]}");
 
@@ -264,6 +313,13 @@ class MeteringTest {
             assertThat(call.unpriced()).isTrue();
             assertThat(call.cost().value()).isZero();
             assertThat(call.usage()).isEqualTo(new Usage(10, 0, 5, 0));
+            allowing.server().ledger().flush(5, TimeUnit.SECONDS);
+            try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + allowing.server().ledger().path());
+                    var rs = c.createStatement().executeQuery("SELECT kind, detail FROM events")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo("unpriced_model");
+                assertThat(rs.getString(2)).isEqualTo("{\"model\":\"my-finetune\",\"policy\":\"allow\"}");
+            }
         }
     }
 
