@@ -44,9 +44,7 @@ public final class ConfigLoader {
      * Keys of SPEC §5 that this version does not act on yet. Accepting them silently would let a user
      * believe a budget holds when nothing enforces it, so they are refused with a message saying so.
      */
-    private static final Set<String> NOT_YET_SUPPORTED = Set.of(
-            "defaults", "agents", "teams", "global", "alerts", "loop_detection", "admin",
-            "identity.require_agent", "identity.require_key");
+    private static final Set<String> NOT_YET_SUPPORTED = Set.of("alerts", "loop_detection", "admin");
 
     private final ObjectMapper mapper;
     private final Function<String, String> environment;
@@ -103,29 +101,60 @@ public final class ConfigLoader {
         return bind(substituted);
     }
 
+    /**
+     * Binds the tree to the records. A bad value stops Jackson at the first one, so each bad key found is
+     * noted, removed from a copy of the tree, and binding tried again, until every problem is known.
+     */
     private TollgateConfig bind(JsonNode tree) throws ConfigException {
-        List<String> unknownKeys = new ArrayList<>();
-        TollgateConfig config;
-        try {
-            config = mapper.readerFor(TollgateConfig.class)
-                    .withHandler(new UnknownKeyCollector(unknownKeys))
-                    .readValue(tree);
-        } catch (ValueInstantiationException e) {
-            unknownKeys.add(invalidValue(e));
-            throw new ConfigException(unknownKeys);
-        } catch (MismatchedInputException e) {
-            unknownKeys.add(path(e) + ": " + describeMismatch(e));
-            throw new ConfigException(unknownKeys);
-        } catch (JsonMappingException e) {
-            unknownKeys.add(path(e) + ": " + e.getOriginalMessage());
-            throw new ConfigException(unknownKeys);
-        } catch (IOException e) {
-            throw new ConfigException("cannot read the config: " + e.getMessage());
+        List<String> problems = new ArrayList<>();
+        JsonNode attempt = tree.deepCopy();
+        for (int round = 0; round < 100; round++) {
+            List<String> unknownKeys = new ArrayList<>();
+            try {
+                TollgateConfig config = mapper.readerFor(TollgateConfig.class)
+                        .withHandler(new UnknownKeyCollector(unknownKeys))
+                        .readValue(attempt);
+                problems.addAll(unknownKeys);
+                if (!problems.isEmpty()) {
+                    throw new ConfigException(dedupe(problems));
+                }
+                return config;
+            } catch (ValueInstantiationException e) {
+                problems.add(invalidValue(e));
+            } catch (MismatchedInputException e) {
+                problems.add(path(e) + ": " + describeMismatch(e));
+            } catch (JsonMappingException e) {
+                problems.add(path(e) + ": " + e.getOriginalMessage());
+            } catch (IOException e) {
+                throw new ConfigException("cannot read the config: " + e.getMessage());
+            }
+            problems.addAll(unknownKeys);
+            String culprit = problems.get(problems.size() - 1 - unknownKeys.size());
+            if (!remove(attempt, culprit.substring(0, culprit.indexOf(": ")))) {
+                break;
+            }
         }
-        if (!unknownKeys.isEmpty()) {
-            throw new ConfigException(unknownKeys);
+        throw new ConfigException(dedupe(problems));
+    }
+
+    private static List<String> dedupe(List<String> problems) {
+        return new ArrayList<>(new java.util.LinkedHashSet<>(problems));
+    }
+
+    /** Removes the node at a dotted key path from the tree; false when there is no such node. */
+    private static boolean remove(JsonNode tree, String dottedPath) {
+        if (dottedPath.equals("(top level)")) {
+            return false;
         }
-        return config;
+        String[] keys = dottedPath.split("\\.");
+        JsonNode parent = tree;
+        for (int i = 0; i < keys.length - 1; i++) {
+            parent = parent.get(keys[i]);
+            if (parent == null || !parent.isObject()) {
+                return false;
+            }
+        }
+        return parent instanceof ObjectNode object && object.remove(keys[keys.length - 1]) != null;
     }
 
     /** Replaces {@code ${NAME}} in every string value; returns a new tree. */

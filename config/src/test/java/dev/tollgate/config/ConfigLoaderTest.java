@@ -94,10 +94,10 @@ class ConfigLoaderTest {
 
     @Test
     void specKeysNotEnforcedYetAreRefusedSayingSo() {
-        ConfigException e = problemsOf(() -> loader.parse("agents:\n  a: {max_cost_per_day_usd: 5}\n"));
+        ConfigException e = problemsOf(() -> loader.parse("alerts:\n  webhook_url: https://hooks.example.com/x\n"));
 
         assertThat(e.problems()).singleElement().asString()
-                .startsWith("agents: ").contains("does not enforce yet");
+                .startsWith("alerts: ").contains("does not enforce yet");
     }
 
     @Test
@@ -166,6 +166,68 @@ class ConfigLoaderTest {
         assertThat(loader.parse("time_zone: Europe/Berlin\n").timeZone()).isEqualTo(java.time.ZoneId.of("Europe/Berlin"));
         assertThat(problemsOf(() -> loader.parse("time_zone: Mars/Olympus\n")).problems()).singleElement()
                 .asString().startsWith("time_zone: 'Mars/Olympus' is not a time zone");
+    }
+
+    @Test
+    void budgetsOfTheSpecExampleLoadAndAgentsInheritDefaultsKeyByKey() throws Exception {
+        TollgateConfig config = loader.parse("""
+                time_zone: Europe/Berlin
+                identity:
+                  require_agent: true
+                defaults:
+                  max_cost_per_day_usd: 10
+                  max_requests_per_hour: 1000
+                agents:
+                  research-agent:
+                    team: support
+                    api_key: ${OPENAI_API_KEY}
+                    max_cost_per_day_usd: 50.00
+                    max_requests_per_hour: 100
+                    max_intents_per_day: 500
+                    max_cost_per_intent_usd: 2.00
+                    max_requests_per_intent: 40
+                    alert_at: 0.8
+                    action_on_breach: block
+                  triage-bot: {}
+                teams:
+                  support: { max_cost_per_month_usd: 1000 }
+                global: { max_cost_per_month_usd: 5000 }
+                """);
+
+        AgentPolicy research = config.policyOf("research-agent");
+        assertThat(research.team()).isEqualTo("support");
+        assertThat(research.apiKey()).isEqualTo("sk-from-env");
+        assertThat(research.maxCostPerDayUsd()).isEqualByComparingTo("50.00");
+        assertThat(research.breachAction()).isEqualTo(BreachAction.BLOCK);
+        assertThat(config.policyOf("triage-bot").maxCostPerDayUsd()).isEqualByComparingTo("10");
+        assertThat(config.policyOf("someone-new").maxRequestsPerHour()).isEqualTo(1000);
+        assertThat(config.identity().requireAgent()).isTrue();
+        assertThat(config.teams().get("support").maxCostPerMonthUsd()).isEqualByComparingTo("1000");
+        assertThat(config.global().all()).singleElement().satisfies(limit -> {
+            assertThat(limit.key()).isEqualTo("max_cost_per_month_usd");
+            assertThat(limit.window()).isEqualTo(Window.MONTH);
+            assertThat(limit.units()).isEqualTo(5_000_000_000_000L);
+        });
+        assertThat(research.windowLimits().all()).extracting(Limit::key)
+                .containsExactlyInAnyOrder("max_cost_per_day_usd", "max_requests_per_hour", "max_intents_per_day");
+    }
+
+    @Test
+    void budgetProblemsNameTheirFullKeyPath() {
+        assertThat(problemsOf(() -> loader.parse("agents:\n  research-agent:\n    max_cost_per_day_usd: 0\n")).problems())
+                .containsExactly("agents.research-agent.max_cost_per_day_usd: must be > 0");
+        assertThat(problemsOf(() -> loader.parse("agents:\n  a:\n    max_cost_per_dya_usd: 5\n    alert_at: 2\n"))
+                .problems()).contains("agents.a.max_cost_per_dya_usd: unknown key");
+        assertThat(problemsOf(() -> loader.parse("teams:\n  t:\n    api_key: x\n")).problems())
+                .containsExactly("teams.t.api_key: unknown key");
+        assertThat(problemsOf(() -> loader.parse("agents:\n  a: {api_key: k1}\n  b: {api_key: k1}\n")).problems())
+                .singleElement().asString().contains("agents.b.api_key: is the same as agents.a.api_key");
+        assertThat(problemsOf(() -> loader.parse("defaults:\n  team: x\n")).problems()).singleElement()
+                .asString().startsWith("defaults.team: ");
+        assertThat(problemsOf(() -> loader.parse("agents:\n  a: {action_on_breach: shout}\n")).problems())
+                .containsExactly("agents.a.action_on_breach: must be block or alert, got 'shout'");
+        assertThat(problemsOf(() -> loader.parse("global:\n  max_cost_per_day_usd: 0.0000000001\n")).problems())
+                .singleElement().asString().startsWith("global.max_cost_per_day_usd: has more than nine decimals");
     }
 
     @Test
