@@ -15,11 +15,13 @@ import java.io.InputStream;
  * @param model the {@code model} field, or null when absent or not a string
  * @param streamOptions whether the body has a {@code stream_options} key (of any value)
  * @param validJson false when the body is not a JSON object: such a call is passed on and counted as is
+ * @param outputCap the smallest of {@code max_tokens}, {@code max_completion_tokens}, {@code max_output_tokens}, or -1
  */
-public record RequestFacts(String model, boolean stream, boolean streamOptions, boolean includeUsage, boolean validJson) {
+public record RequestFacts(String model, boolean stream, boolean streamOptions, boolean includeUsage, boolean validJson,
+        long outputCap) {
 
     private static final JsonFactory JSON = new JsonFactory();
-    public static final RequestFacts NOT_JSON = new RequestFacts(null, false, false, false, false);
+    public static final RequestFacts NOT_JSON = new RequestFacts(null, false, false, false, false, -1);
 
     public static RequestFacts scan(InputStream body) {
         try (JsonParser parser = JSON.createParser(body)) {
@@ -30,6 +32,7 @@ public record RequestFacts(String model, boolean stream, boolean streamOptions, 
             boolean stream = false;
             boolean streamOptions = false;
             boolean includeUsage = false;
+            long outputCap = -1;
             JsonToken token;
             while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
                 String name = parser.currentName();
@@ -37,6 +40,11 @@ public record RequestFacts(String model, boolean stream, boolean streamOptions, 
                 switch (name) {
                     case "model" -> model = value == JsonToken.VALUE_STRING ? parser.getText() : null;
                     case "stream" -> stream = value == JsonToken.VALUE_TRUE;
+                    case "max_tokens", "max_completion_tokens", "max_output_tokens" -> {
+                        if (value == JsonToken.VALUE_NUMBER_INT && parser.getLongValue() > 0) {
+                            outputCap = outputCap < 0 ? parser.getLongValue() : Math.min(outputCap, parser.getLongValue());
+                        }
+                    }
                     case "stream_options" -> {
                         streamOptions = true;
                         if (value == JsonToken.START_OBJECT) {
@@ -48,7 +56,7 @@ public record RequestFacts(String model, boolean stream, boolean streamOptions, 
                     default -> parser.skipChildren();
                 }
             }
-            return token == JsonToken.END_OBJECT ? new RequestFacts(model, stream, streamOptions, includeUsage, true) : NOT_JSON;
+            return token == JsonToken.END_OBJECT ? new RequestFacts(model, stream, streamOptions, includeUsage, true, outputCap) : NOT_JSON;
         } catch (IOException | RuntimeException e) {
             return NOT_JSON;
         }

@@ -1,6 +1,11 @@
 package dev.tollgate.proxy.admin;
 
+import dev.tollgate.proxy.admission.Budgets;
 import dev.tollgate.proxy.http.ErrorResponse;
+import dev.tollgate.proxy.http.JsonStrings;
+import dev.tollgate.storage.AgentStateRow;
+import dev.tollgate.storage.EventRow;
+import dev.tollgate.storage.Ledger;
 import dev.tollgate.storage.LedgerReports;
 import dev.tollgate.storage.ReportFormat;
 import dev.tollgate.storage.ReportQuery;
@@ -25,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * The admin API under {@code /tollgate/} (SPEC §7). Its work reads SQLite, so it runs on its own
  * thread and never on an event loop; the caller writes the answer back on the connection's loop.
  *
- * <p>Until {@code admin.token} is supported, the admin API answers loopback clients only.
+ * <p>Until {@code admin.token} is supported, the admin API answers loopback clients only. Served now:
+ * {@code GET /tollgate/report} and {@code POST /tollgate/agents/{agent}/pause|resume}.
  */
 public final class AdminApi implements AutoCloseable {
 
@@ -38,13 +44,21 @@ public final class AdminApi implements AutoCloseable {
         }
     }
 
+    private static final java.util.regex.Pattern AGENT_ACTION =
+            java.util.regex.Pattern.compile("/tollgate/agents/([A-Za-z0-9][A-Za-z0-9._:@/-]{0,127})/(pause|resume)");
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    private final Ledger ledger;
+    private final Budgets budgets;
     private final LedgerReports reports;
     private final ZoneId zone;
     private final Clock clock;
     private final ExecutorService worker;
 
-    public AdminApi(LedgerReports reports, ZoneId zone, Clock clock) {
-        this.reports = reports;
+    public AdminApi(Ledger ledger, Budgets budgets, ZoneId zone, Clock clock) {
+        this.ledger = ledger;
+        this.budgets = budgets;
+        this.reports = ledger.reports();
         this.zone = zone;
         this.clock = clock;
         this.worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(256), runnable -> {
@@ -59,10 +73,18 @@ public final class AdminApi implements AutoCloseable {
         return client != null && client.isLoopbackAddress();
     }
 
-    /** Serves {@code GET /tollgate/...}; completes off the event loop. */
-    public CompletableFuture<Answer> handle(HttpMethod method, String uri) {
+    /** Serves a request under {@code /tollgate/}; completes off the event loop. */
+    public CompletableFuture<Answer> handle(HttpMethod method, String uri, String body) {
         QueryStringDecoder decoder = new QueryStringDecoder(uri);
         String path = decoder.path();
+        java.util.regex.Matcher action = AGENT_ACTION.matcher(path);
+        if (action.matches()) {
+            if (!HttpMethod.POST.equals(method)) {
+                return CompletableFuture.completedFuture(error(new ErrorResponse(HttpResponseStatus.METHOD_NOT_ALLOWED,
+                        "invalid_request_error", "method_not_allowed", "tollgate: " + path + " answers POST only")));
+            }
+            return CompletableFuture.completedFuture(pauseOrResume(action.group(1), action.group(2).equals("pause"), body));
+        }
         if (!path.equals("/tollgate/report")) {
             return CompletableFuture.completedFuture(error(ErrorResponse.notFound(method.name(), path)));
         }
@@ -92,6 +114,31 @@ public final class AdminApi implements AutoCloseable {
             return CompletableFuture.completedFuture(error(new ErrorResponse(HttpResponseStatus.SERVICE_UNAVAILABLE,
                     "api_error", "admin_busy", "tollgate: too many admin requests at once; try again")));
         }
+    }
+
+    /** Takes effect for the agent's next request and is persisted, so it survives a restart. */
+    private Answer pauseOrResume(String agent, boolean pause, String body) {
+        String reason = null;
+        if (pause && body != null && !body.isBlank()) {
+            try {
+                com.fasterxml.jackson.databind.JsonNode json = JSON.readTree(body);
+                reason = json.path("reason").isTextual() ? json.path("reason").textValue() : null;
+            } catch (java.io.IOException e) {
+                return error(ErrorResponse.badRequest("invalid_json", "the body must be JSON like {\"reason\": \"...\"}"));
+            }
+        }
+        long now = clock.millis();
+        if (pause) {
+            budgets.pause(agent, reason);
+        } else {
+            budgets.resume(agent);
+        }
+        ledger.append(new AgentStateRow(agent, pause, reason, now));
+        String detail = "{\"reason\":" + (reason == null ? "null" : JsonStrings.quote(reason)) + "}";
+        ledger.append(new EventRow(now, agent, null, pause ? "paused" : "resumed", detail));
+        log.warn("agent {} {}{}", agent, pause ? "paused" : "resumed", reason == null ? "" : " (" + reason + ")");
+        return Answer.ok("{\"agent\":" + JsonStrings.quote(agent) + ",\"paused\":" + pause + ",\"reason\":"
+                + (reason == null ? "null" : JsonStrings.quote(reason)) + "}");
     }
 
     private static Integer limit(String text) {

@@ -3,6 +3,8 @@ package dev.tollgate.proxy.metering;
 import dev.tollgate.config.UnknownModelPolicy;
 import dev.tollgate.pricing.Endpoint;
 import dev.tollgate.pricing.MeterReading;
+import dev.tollgate.pricing.ModelPrice;
+import dev.tollgate.pricing.OutputCap;
 import dev.tollgate.pricing.PricedModel;
 import dev.tollgate.pricing.RequestFacts;
 import dev.tollgate.pricing.ResponseMeter;
@@ -11,6 +13,9 @@ import dev.tollgate.pricing.Usage;
 import dev.tollgate.pricing.UsageInjection;
 import dev.tollgate.pricing.UsageSource;
 import dev.tollgate.pricing.UsdNanos;
+import dev.tollgate.proxy.admission.Admission;
+import dev.tollgate.proxy.admission.Budgets;
+import dev.tollgate.proxy.admission.Reservation;
 import dev.tollgate.proxy.http.ErrorResponse;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -65,6 +70,7 @@ public final class CallMeter {
     private final Metering metering;
     private final String agent;
     private final String intent;
+    private String team;
     private final String path;
     private final Endpoint endpoint;
     private final long startedAtMs;
@@ -82,6 +88,9 @@ public final class CallMeter {
     private ByteBuf rewriteTarget;
     private MeterReading finalReading;
     private boolean recorded;
+    private Reservation reservation = Reservation.NONE;
+    private Budgets budgets;
+    private long budgetRemainingNanos = -1;
 
     CallMeter(Metering metering, String agent, String intent, String path, Endpoint endpoint) {
         this.metering = metering;
@@ -138,6 +147,63 @@ public final class CallMeter {
     /** The request to forward: the agent's, or its copy asking for stream usage. */
     public FullHttpRequest request() {
         return current;
+    }
+
+    /** The model's price, or null when the call costs nothing (unmetered endpoint, unpriced model). */
+    public ModelPrice price() {
+        if (endpoint == null || facts.model() == null) {
+            return null;
+        }
+        return metering.prices.resolve(facts.model()).map(PricedModel::price).orElse(null);
+    }
+
+    /** An upper bound of the call's input tokens: a token is at least one byte of the body. */
+    public long promptTokenBound() {
+        return endpoint == null ? 0 : current.content().readableBytes();
+    }
+
+    /** The output cap the agent asked for, or -1. */
+    public long requestedOutputCap() {
+        return facts.outputCap();
+    }
+
+    /** Whether the call produces output tokens (everything metered but embeddings). */
+    public boolean producesOutput() {
+        return endpoint != null && endpoint != Endpoint.EMBEDDINGS;
+    }
+
+    /**
+     * Takes the admission's reservation, to settle when the call is recorded, and lowers the request's
+     * output cap when the budget cannot pay for the one asked for.
+     */
+    public void admitted(Admission.Admitted admission, Budgets owner) {
+        this.reservation = admission.reservation();
+        this.budgets = owner;
+        this.budgetRemainingNanos = admission.remainingNanos();
+        if (admission.outputCap() >= 0 && endpoint != null) {
+            try {
+                byte[] lowered = OutputCap.lower(ByteBufUtil.getBytes(current.content()), endpoint, admission.outputCap());
+                FullHttpRequest previous = current;
+                current = previous.replace(Unpooled.wrappedBuffer(lowered));
+                previous.release();
+                if (requestBody != null) {
+                    requestBody.release();
+                }
+                requestBody = current.content().retainedDuplicate();
+            } catch (IOException | RuntimeException e) {
+                log.debug("could not lower the output cap; the reservation still bounds the call", e);
+            }
+        }
+    }
+
+    /** The smallest remaining amount across the agent's cost limits before this call, or -1. */
+    public long budgetRemainingNanos() {
+        return budgetRemainingNanos;
+    }
+
+    /** The team the call is charged to, from the agent's config entry. */
+    public void team(String teamName) {
+        this.team = teamName;
     }
 
     /** The request went out to the provider. */
@@ -294,8 +360,11 @@ public final class CallMeter {
         } else if (priced) {
             unpriced = true;
         }
+        if (budgets != null) {
+            budgets.settle(reservation, cost.value(), usage.totalTokens());
+        }
         try {
-            metering.sink.record(new CallRecord(startedAtMs, agent, intent, null, path, model, agentStatus, streamed,
+            metering.sink.record(new CallRecord(startedAtMs, agent, intent, team, path, model, agentStatus, streamed,
                     usage, cost, source, latencyMs, unpriced));
         } catch (RuntimeException e) {
             log.error("could not record a call of agent {}", agent, e);

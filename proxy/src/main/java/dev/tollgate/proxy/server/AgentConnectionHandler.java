@@ -2,6 +2,9 @@ package dev.tollgate.proxy.server;
 
 import dev.tollgate.config.IdentityConfig;
 import dev.tollgate.proxy.admin.AdminApi;
+import dev.tollgate.proxy.admission.Admission;
+import dev.tollgate.proxy.admission.Gate;
+import dev.tollgate.proxy.http.RefusalResponse;
 import dev.tollgate.proxy.http.ErrorResponse;
 import dev.tollgate.proxy.http.TollgateHeaders;
 import dev.tollgate.proxy.metering.CallMeter;
@@ -47,12 +50,12 @@ import org.slf4j.LoggerFactory;
 final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implements UpstreamExchange.Completion {
 
     private static final Logger log = LoggerFactory.getLogger(AgentConnectionHandler.class);
-    private static final String ANONYMOUS = "anonymous";
     private static final long LEDGER_BACKOFF_MS = 5;
 
     private final UpstreamConnectionPool pool;
     private final Metering metering;
     private final AdminApi admin;
+    private final Gate gate;
     private final ProviderRequests providerRequests;
     private final IdentityConfig identity;
     private final long responseTimeoutMs;
@@ -63,8 +66,9 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     /** True while a local answer is being prepared off the loop (an admin query). */
     private boolean answering;
 
-    AgentConnectionHandler(UpstreamConnectionPool pool, Metering metering, AdminApi admin, ProviderRequests providerRequests,
-            IdentityConfig identity, long responseTimeoutMs) {
+    AgentConnectionHandler(UpstreamConnectionPool pool, Metering metering, AdminApi admin, Gate gate,
+            ProviderRequests providerRequests, IdentityConfig identity, long responseTimeoutMs) {
+        this.gate = gate;
         this.pool = pool;
         this.metering = metering;
         this.admin = admin;
@@ -175,9 +179,9 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             }, LEDGER_BACKOFF_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
             return;
         }
-        String agent = request.headers().get(identity.agentHeader());
+        String agentHeader = request.headers().get(identity.agentHeader());
         String intent = request.headers().get(identity.intentHeader());
-        if (agent != null && !RequestIds.isValidAgent(agent)) {
+        if (agentHeader != null && !RequestIds.isValidAgent(agentHeader)) {
             refuseId(request, keepAlive, "invalid_agent_id", identity.agentHeader(), RequestIds.MAX_AGENT_LENGTH);
             return;
         }
@@ -185,8 +189,15 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             refuseId(request, keepAlive, "invalid_intent_id", identity.intentHeader(), RequestIds.MAX_INTENT_LENGTH);
             return;
         }
-        String agentId = agent == null ? ANONYMOUS : agent;
+        Gate.Caller caller = gate.attribute(request.headers(), agentHeader);
+        if (caller.refusal() != null) {
+            request.release();
+            respond(caller.refusal().toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
+            return;
+        }
+        String agentId = caller.agent();
         CallMeter meter = CallMeter.start(metering, agentId, intent, path, request.method());
+        meter.team(caller.team());
         Optional<ErrorResponse> refusal = meter.inspect(request);
         if (refusal.isPresent()) {
             request.release();
@@ -196,6 +207,15 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             respond(response, keepAlive);
             return;
         }
+        Admission admission = gate.budgets().admit(agentId, intent, meter.promptTokenBound(), meter.requestedOutputCap(),
+                meter.price(), meter.producesOutput());
+        if (admission instanceof Admission.Refused refused) {
+            meter.request().release();
+            meter.refused(HttpResponseStatus.TOO_MANY_REQUESTS.code());
+            respond(RefusalResponse.of(refused, agentId, intent, System.currentTimeMillis(), ctx.alloc(), keepAlive), keepAlive);
+            return;
+        }
+        meter.admitted((Admission.Admitted) admission, gate.budgets());
         current = new UpstreamExchange(ctx.channel(), meter.request(), agentId, pool, providerRequests,
                 responseTimeoutMs, meter, this);
         current.start();
@@ -204,6 +224,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     private void answerAdmin(FullHttpRequest request, boolean keepAlive) {
         HttpMethod method = request.method();
         String uri = request.uri();
+        String body = request.content().toString(java.nio.charset.StandardCharsets.UTF_8);
         request.release();
         java.net.SocketAddress remote = ctx.channel().remoteAddress();
         if (!(remote instanceof java.net.InetSocketAddress address) || !admin.allows(address.getAddress())) {
@@ -212,7 +233,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             return;
         }
         answering = true;
-        admin.handle(method, uri).whenComplete((answer, failure) -> ctx.executor().execute(() -> {
+        admin.handle(method, uri, body).whenComplete((answer, failure) -> ctx.executor().execute(() -> {
             answering = false;
             if (!ctx.channel().isActive()) {
                 return;
@@ -223,11 +244,11 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
                 response = new ErrorResponse(HttpResponseStatus.INTERNAL_SERVER_ERROR, "api_error", "internal_error",
                         "tollgate: internal error; see the proxy's log").toHttpResponse(ctx.alloc(), keepAlive);
             } else {
-                ByteBuf body = ctx.alloc().buffer(answer.json().length).writeBytes(answer.json());
-                response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, answer.status(), body);
+                ByteBuf json = ctx.alloc().buffer(answer.json().length).writeBytes(answer.json());
+                response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, answer.status(), json);
                 response.headers()
                         .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+                        .setInt(HttpHeaderNames.CONTENT_LENGTH, json.readableBytes());
                 if (!keepAlive) {
                     response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
                 }

@@ -2,6 +2,7 @@ package dev.tollgate.proxy.server;
 
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.proxy.admin.AdminApi;
+import dev.tollgate.proxy.admission.Gate;
 import dev.tollgate.proxy.metering.Metering;
 import dev.tollgate.proxy.upstream.ProviderRequests;
 import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
@@ -24,9 +25,11 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final UpstreamConnectionPool pool;
     private final Metering metering;
     private final AdminApi admin;
+    private final Gate gate;
     private final ProviderRequests providerRequests;
 
-    ProxyChannelInitializer(TollgateConfig config, UpstreamConnectionPool pool, Metering metering, AdminApi admin) {
+    ProxyChannelInitializer(TollgateConfig config, UpstreamConnectionPool pool, Metering metering, AdminApi admin, Gate gate) {
+        this.gate = gate;
         this.config = config;
         this.pool = pool;
         this.metering = metering;
@@ -44,7 +47,7 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
                 .addLast("idle", new IdleStateHandler(0, 0, AGENT_IDLE_SECONDS, TimeUnit.SECONDS))
                 .addLast("http", new HttpServerCodec(decoder))
                 .addLast("body", new RequestSizeLimiter(config.limits().maxRequestBytes()))
-                .addLast("agent", new AgentConnectionHandler(pool, metering, admin, providerRequests, config.identity(),
+                .addLast("agent", new AgentConnectionHandler(pool, metering, admin, gate, providerRequests, config.identity(),
                         config.upstream().responseTimeoutMs()));
     }
 }

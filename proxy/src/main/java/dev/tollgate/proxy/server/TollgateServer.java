@@ -2,7 +2,11 @@ package dev.tollgate.proxy.server;
 
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.pricing.PriceFileException;
+import dev.tollgate.config.Window;
 import dev.tollgate.proxy.admin.AdminApi;
+import dev.tollgate.proxy.admission.Budgets;
+import dev.tollgate.proxy.admission.Gate;
+import dev.tollgate.proxy.admission.LedgerBudgetEvents;
 import dev.tollgate.proxy.http.JsonStrings;
 import dev.tollgate.proxy.metering.CallRecordSink;
 import dev.tollgate.proxy.metering.LedgerCallSink;
@@ -94,7 +98,17 @@ public final class TollgateServer implements AutoCloseable {
         metering.watchLedger(() -> ledger.backlog() > MAX_LEDGER_BACKLOG);
         metering.recordEventsTo((tsMs, agent, intent, model) -> ledger.append(new EventRow(tsMs, agent, intent,
                 "unpriced_model", "{\"model\":" + JsonStrings.quote(model) + ",\"policy\":\"allow\"}")));
-        AdminApi admin = new AdminApi(ledger.reports(), config.timeZone(), Clock.systemUTC());
+        Clock clock = Clock.systemUTC();
+        Budgets budgets = new Budgets(config, clock, new LedgerBudgetEvents(ledger));
+        Gate gate = new Gate(config, budgets);
+        try {
+            seed(budgets, ledger, config, clock);
+        } catch (SQLException e) {
+            metering.close();
+            ledger.close();
+            throw e;
+        }
+        AdminApi admin = new AdminApi(ledger, budgets, config.timeZone(), clock);
         Transport transport = Transport.detect();
         EventLoopGroup boss = transport.newEventLoopGroup(1);
         EventLoopGroup workers = transport.newEventLoopGroup(0);
@@ -107,7 +121,7 @@ public final class TollgateServer implements AutoCloseable {
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                    .childHandler(new ProxyChannelInitializer(config, pool, metering, admin))
+                    .childHandler(new ProxyChannelInitializer(config, pool, metering, admin, gate))
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();
@@ -125,6 +139,23 @@ public final class TollgateServer implements AutoCloseable {
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             throw e;
         }
+    }
+
+    /** Starts the budget counters from the ledger, so budgets and pauses survive a restart. */
+    private static void seed(Budgets budgets, Ledger ledger, TollgateConfig config, Clock clock) throws SQLException {
+        java.util.Map<Window, dev.tollgate.storage.SpendSnapshot> spent = new java.util.EnumMap<>(Window.class);
+        for (Window window : Window.values()) {
+            spent.put(window, ledger.spendSince(window.start(clock.instant(), config.timeZone()).toEpochMilli()));
+        }
+        java.util.Map<String, Boolean> paused = new java.util.HashMap<>();
+        java.util.Map<String, String> reasons = new java.util.HashMap<>();
+        ledger.agentStates().forEach((agent, state) -> {
+            paused.put(agent, state.paused());
+            if (state.reason() != null) {
+                reasons.put(agent, state.reason());
+            }
+        });
+        budgets.seed(spent, paused, reasons);
     }
 
     /** The bound address; with port 0 in the config, the port the system chose. */

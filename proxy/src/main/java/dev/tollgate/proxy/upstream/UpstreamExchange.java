@@ -281,6 +281,9 @@ public final class UpstreamExchange {
         boolean chunkedFromProvider = HttpUtil.isTransferEncodingChunked(response);
         HopByHopHeaders.strip(head.headers());
         head.headers().set(TollgateHeaders.AGENT, agentId);
+        if (meter.budgetRemainingNanos() >= 0) {
+            head.headers().set(TollgateHeaders.BUDGET_REMAINING, dollars(meter.budgetRemainingNanos()));
+        }
         closeAgentAfterResponse = !agentKeepAlive;
         int code = response.status().code();
         boolean hasBody = !headRequest && code >= 200 && code != 204 && code != 304;
@@ -299,6 +302,11 @@ public final class UpstreamExchange {
             head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
         return head;
+    }
+
+    private static String dollars(long nanos) {
+        java.math.BigDecimal value = java.math.BigDecimal.valueOf(nanos, 9).stripTrailingZeros();
+        return (value.scale() < 2 ? value.setScale(2) : value).toPlainString();
     }
 
     private static String describe(Throwable cause) {

@@ -1,0 +1,387 @@
+package dev.tollgate.proxy.admission;
+
+import dev.tollgate.config.AgentPolicy;
+import dev.tollgate.config.BreachAction;
+import dev.tollgate.config.Limit;
+import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.config.Window;
+import dev.tollgate.config.WindowLimits;
+import dev.tollgate.pricing.ModelPrice;
+import dev.tollgate.pricing.Usage;
+import dev.tollgate.storage.Spend;
+import dev.tollgate.storage.SpendSnapshot;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The budgets of every agent, team and the whole fleet, and the admission decision that keeps them.
+ *
+ * <p>A call is admitted against its worst case: its prompt plus its output cap (its own
+ * {@code max_tokens}, or {@code limits.default_output_tokens}), priced, reserved in every window it counts
+ * against, and settled to its actual cost when it ends. When the remaining budget cannot pay for the
+ * output cap, the cap is lowered to what it can pay for; when it cannot pay for the prompt, the call is
+ * refused. Admission and settlement take one lock for a few microseconds, so concurrent calls on any
+ * number of event loops can never together spend past a cap: each sees what the others reserved.
+ */
+public final class Budgets {
+
+    /** Receives the events budgets raise; implementations must not block. */
+    public interface Events {
+        /** A limit with {@code action_on_breach: alert} was reached: raised once per limit and window. */
+        void alert(long tsMs, String agent, String intent, Admission.Refused breach);
+
+        /** A call was refused by a limit: raised once per limit and window, not once per refused call. */
+        void blocked(long tsMs, String agent, String intent, Admission.Refused refusal);
+    }
+
+    private static final int MAX_INTENTS = 200_000;
+    private static final BigDecimal THOUSAND = BigDecimal.valueOf(1_000);
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Clock clock;
+    private final Events events;
+    private volatile TollgateConfig config;
+    private final Map<String, EnumMap<Window, WindowCounter>> counters = new HashMap<>();
+    private final LinkedHashMap<String, IntentCounter> intents = new LinkedHashMap<>(1024, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, IntentCounter> eldest) {
+            return size() > MAX_INTENTS;
+        }
+    };
+    private final Map<String, String> paused = new HashMap<>();
+    private final Set<String> reported = new HashSet<>();
+
+    public Budgets(TollgateConfig config, Clock clock, Events events) {
+        this.config = config;
+        this.clock = clock;
+        this.events = events;
+    }
+
+    /** Applies a new config; what was spent and reserved stays. */
+    public void reconfigure(TollgateConfig newConfig) {
+        this.config = newConfig;
+    }
+
+    /** Starts the counters from what the ledger says was spent in each current window (restart). */
+    public void seed(Map<Window, SpendSnapshot> spentPerWindow, Map<String, Boolean> pausedAgents,
+            Map<String, String> pauseReasons) {
+        lock.lock();
+        try {
+            long now = clock.millis();
+            ZoneId zone = config.timeZone();
+            for (Map.Entry<Window, SpendSnapshot> entry : spentPerWindow.entrySet()) {
+                Window window = entry.getKey();
+                SpendSnapshot spend = entry.getValue();
+                spend.byAgent().forEach((agent, s) -> load(counter("agent:" + agent, window, now, zone), s));
+                spend.byTeam().forEach((team, s) -> load(counter("team:" + team, window, now, zone), s));
+                load(counter("global", window, now, zone), spend.global());
+                spend.intentsStartedByAgent().forEach((agent, n) -> counter("agent:" + agent, window, now, zone).intents = n);
+                spend.byIntent().forEach((intent, s) -> {
+                    IntentCounter counter = intents.computeIfAbsent(intent, k -> new IntentCounter());
+                    counter.costNanos = Math.max(counter.costNanos, s.costNanos());
+                    counter.requests = Math.max(counter.requests, s.requests());
+                });
+            }
+            pausedAgents.forEach((agent, isPaused) -> {
+                if (isPaused) {
+                    paused.put(agent, pauseReasons.getOrDefault(agent, ""));
+                }
+            });
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static void load(WindowCounter counter, Spend spend) {
+        counter.costNanos = spend.costNanos();
+        counter.requests = spend.requests();
+        counter.tokens = spend.tokens();
+    }
+
+    public void pause(String agent, String reason) {
+        lock.lock();
+        try {
+            paused.put(agent, reason == null ? "" : reason);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void resume(String agent) {
+        lock.lock();
+        try {
+            paused.remove(agent);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public boolean isPaused(String agent) {
+        lock.lock();
+        try {
+            return paused.containsKey(agent);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Decides whether a call may go out, and reserves its worst case if so.
+     *
+     * @param promptTokens an upper bound of the call's input tokens
+     * @param outputCap the call's own output cap, or -1 for none
+     * @param price the model's price, or null for a call that costs nothing (unmetered, unpriced)
+     */
+    public Admission admit(String agent, String intent, long promptTokens, long outputCap, ModelPrice price,
+            boolean producesOutput) {
+        TollgateConfig cfg = config;
+        AgentPolicy policy = cfg.policyOf(agent);
+        long now = clock.millis();
+        ZoneId zone = cfg.timeZone();
+        boolean alertOnly = policy.breachAction() == BreachAction.ALERT;
+        lock.lock();
+        try {
+            if (paused.containsKey(agent)) {
+                String reason = paused.get(agent);
+                return new Admission.Refused("agent_paused", "agent '" + agent + "'", "paused", null, null, -1,
+                        "tollgate: agent '" + agent + "' is paused" + (reason.isEmpty() ? "" : " (" + reason + ")")
+                                + "; resume it with tollgate resume " + agent);
+            }
+            List<Scoped> limits = new ArrayList<>();
+            collect(limits, "agent:" + agent, "agent '" + agent + "'", policy.windowLimits(), now, zone);
+            if (policy.team() != null) {
+                collect(limits, "team:" + policy.team(), "team '" + policy.team() + "'",
+                        cfg.teams().getOrDefault(policy.team(), WindowLimits.NONE), now, zone);
+            }
+            collect(limits, "global", "the global budget", cfg.global(), now, zone);
+            IntentCounter intentCounter = intent == null ? null : intents.get(intent);
+            boolean newIntent = intent != null && intentCounter == null;
+
+            long defaultOutput = cfg.limits().defaultOutputTokens();
+            long wantedOutput = !producesOutput ? 0 : outputCap > 0 ? outputCap : defaultOutput;
+            long allowedOutput = wantedOutput;
+            long remainingCost = Long.MAX_VALUE;
+            Admission.Refused breach = null;
+
+            for (Scoped s : limits) {
+                WindowCounter c = s.counter;
+                long value = s.limit.units();
+                Admission.Refused found = switch (s.limit.kind()) {
+                    case REQUESTS -> c.requests + 1 > value ? refusal("rate_limit_exceeded", s, c.requests, c) : null;
+                    case INTENTS -> newIntent && c.intents + 1 > value ? refusal("rate_limit_exceeded", s, c.intents, c) : null;
+                    case TOKENS -> {
+                        long left = value - c.tokens - c.reservedTokens - promptTokens;
+                        if (left < (producesOutput ? 1 : 0)) {
+                            yield refusal("budget_exceeded", s, c.tokens, c);
+                        }
+                        allowedOutput = Math.min(allowedOutput, left);
+                        yield null;
+                    }
+                    case COST -> {
+                        long left = value - c.costNanos - c.reservedCost;
+                        remainingCost = Math.min(remainingCost, value - c.costNanos);
+                        if (price == null) {
+                            yield left <= 0 ? refusal("budget_exceeded", s, c.costNanos, c) : null;
+                        }
+                        long afford = affordableOutput(price, promptTokens, left);
+                        if (left <= 0 || afford < (producesOutput ? 1 : 0)) {
+                            yield refusal("budget_exceeded", s, c.costNanos, c);
+                        }
+                        allowedOutput = Math.min(allowedOutput, afford);
+                        yield null;
+                    }
+                };
+                if (found != null && breach == null) {
+                    breach = found;
+                }
+            }
+            if (breach == null && intent != null) {
+                breach = checkIntent(agent, intent, policy, intentCounter, promptTokens, price, producesOutput);
+                if (breach == null && policy.maxCostPerIntentUsd() != null && price != null) {
+                    long cap = policy.maxCostPerIntentUsd().movePointRight(9).longValueExact();
+                    long left = cap - (intentCounter == null ? 0 : intentCounter.costNanos + intentCounter.reservedCost);
+                    allowedOutput = Math.min(allowedOutput, affordableOutput(price, promptTokens, left));
+                    remainingCost = Math.min(remainingCost, cap - (intentCounter == null ? 0 : intentCounter.costNanos));
+                }
+            }
+            if (breach != null) {
+                String key = breach.scope() + "|" + breach.limit() + "|" + breach.resetsAtMs();
+                boolean first = reported.add(key);
+                if (reported.size() > 50_000) {
+                    reported.clear();
+                }
+                if (!alertOnly) {
+                    if (first) {
+                        events.blocked(now, agent, intent, breach);
+                    }
+                    return breach;
+                }
+                if (first) {
+                    events.alert(now, agent, intent, breach);
+                }
+                allowedOutput = wantedOutput;
+            }
+            long reservedOutput = Math.max(0, allowedOutput);
+            long reserveCost = price == null ? 0 : price.cost(new Usage(promptTokens, 0, reservedOutput, 0)).value();
+            long reserveTokens = promptTokens + reservedOutput;
+            List<WindowCounter> held = new ArrayList<>(limits.size());
+            for (Scoped s : limits) {
+                if (!held.contains(s.counter)) {
+                    held.add(s.counter);
+                }
+            }
+            long[] starts = new long[held.size()];
+            for (int i = 0; i < held.size(); i++) {
+                WindowCounter c = held.get(i);
+                c.requests++;
+                c.reservedCost += reserveCost;
+                c.reservedTokens += reserveTokens;
+                if (newIntent) {
+                    c.intents++;
+                }
+                starts[i] = c.startMs;
+            }
+            if (intent != null) {
+                if (intentCounter == null) {
+                    intentCounter = new IntentCounter();
+                    intents.put(intent, intentCounter);
+                }
+                intentCounter.requests++;
+                intentCounter.reservedCost += reserveCost;
+            }
+            long newCap = producesOutput && allowedOutput < wantedOutput ? allowedOutput : -1;
+            return new Admission.Admitted(new Reservation(held, starts, intentCounter, reserveCost, reserveTokens), newCap,
+                    remainingCost == Long.MAX_VALUE ? -1 : Math.max(0, remainingCost));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Admission.Refused checkIntent(String agent, String intent, AgentPolicy policy, IntentCounter counter,
+            long promptTokens, ModelPrice price, boolean producesOutput) {
+        long requests = counter == null ? 0 : counter.requests;
+        long spent = counter == null ? 0 : counter.costNanos;
+        long reserved = counter == null ? 0 : counter.reservedCost;
+        String scope = "intent '" + intent + "' of agent '" + agent + "'";
+        if (policy.maxRequestsPerIntent() != null && requests + 1 > policy.maxRequestsPerIntent()) {
+            return new Admission.Refused("intent_budget_exceeded", scope, "max_requests_per_intent",
+                    policy.maxRequestsPerIntent().toString(), Long.toString(requests), -1,
+                    "tollgate: " + scope + " is over max_requests_per_intent (" + requests + " of "
+                            + policy.maxRequestsPerIntent() + ")");
+        }
+        if (policy.maxCostPerIntentUsd() != null) {
+            long cap = policy.maxCostPerIntentUsd().movePointRight(9).longValueExact();
+            long left = cap - spent - reserved;
+            boolean cannotPay = price != null && affordableOutput(price, promptTokens, left) < (producesOutput ? 1 : 0);
+            if (left <= 0 || cannotPay) {
+                return new Admission.Refused("intent_budget_exceeded", scope, "max_cost_per_intent_usd",
+                        dollars(cap), dollars(spent), -1, "tollgate: " + scope + " is over max_cost_per_intent_usd (spent $"
+                                + dollars(spent) + " of $" + dollars(cap) + ")");
+            }
+        }
+        return null;
+    }
+
+    /** Output tokens {@code left} nano-dollars pay for after the prompt; negative when not even the prompt. */
+    private static long affordableOutput(ModelPrice price, long promptTokens, long left) {
+        long promptCost = price.cost(new Usage(promptTokens, 0, 0, 0)).value();
+        long afterPrompt = left - promptCost;
+        if (afterPrompt < 0) {
+            return -1;
+        }
+        BigDecimal perToken = price.output().multiply(THOUSAND);
+        if (perToken.signum() == 0) {
+            return Long.MAX_VALUE;
+        }
+        return BigDecimal.valueOf(afterPrompt).divide(perToken, 0, RoundingMode.FLOOR).longValue();
+    }
+
+    /** Replaces a call's reservation with what it actually cost, in the windows it started in. */
+    public void settle(Reservation reservation, long costNanos, long tokens) {
+        if (reservation == Reservation.NONE) {
+            return;
+        }
+        lock.lock();
+        try {
+            if (reservation.settled) {
+                return;
+            }
+            reservation.settled = true;
+            for (int i = 0; i < reservation.counters.size(); i++) {
+                WindowCounter c = reservation.counters.get(i);
+                if (c.startMs == reservation.windowStarts[i]) {
+                    c.reservedCost -= reservation.cost;
+                    c.reservedTokens -= reservation.tokens;
+                    c.costNanos += costNanos;
+                    c.tokens += tokens;
+                }
+            }
+            if (reservation.intent != null) {
+                reservation.intent.reservedCost -= reservation.cost;
+                reservation.intent.costNanos += costNanos;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private record Scoped(String scope, Limit limit, WindowCounter counter) {
+    }
+
+    private void collect(List<Scoped> out, String key, String scope, WindowLimits limits, long now, ZoneId zone) {
+        for (Limit limit : limits.all()) {
+            out.add(new Scoped(scope, limit, counter(key, limit.window(), now, zone)));
+        }
+    }
+
+    private WindowCounter counter(String key, Window window, long now, ZoneId zone) {
+        WindowCounter counter = counters.computeIfAbsent(key, k -> new EnumMap<>(Window.class))
+                .computeIfAbsent(window, WindowCounter::new);
+        counter.roll(now, zone);
+        return counter;
+    }
+
+    private static Admission.Refused refusal(String code, Scoped s, long used, WindowCounter c) {
+        boolean cost = s.limit.kind() == Limit.Kind.COST;
+        String value = cost ? dollars(s.limit.units()) : s.limit.value().toPlainString();
+        String spent = cost ? dollars(used) : Long.toString(used);
+        String resets = Instant.ofEpochMilli(c.endMs).toString();
+        String message = "tollgate: " + s.scope + " is over " + s.limit.key() + " ("
+                + (cost ? "spent $" + spent + " of $" + value : spent + " of " + value) + "); resets " + resets;
+        return new Admission.Refused(code, s.scope, s.limit.key(), value, spent, c.endMs, message);
+    }
+
+    /** Exact dollars with at least two decimals, no sign: {@code 50.0213}, {@code 50.00}. */
+    static String dollars(long nanos) {
+        BigDecimal value = BigDecimal.valueOf(nanos, 9).stripTrailingZeros();
+        return (value.scale() < 2 ? value.setScale(2) : value).toPlainString();
+    }
+
+    /** For tests and the admin API: what an agent's window counter holds now. */
+    public long spentNanos(String scopeKey, Window window) {
+        lock.lock();
+        try {
+            EnumMap<Window, WindowCounter> windows = counters.get(scopeKey);
+            WindowCounter c = windows == null ? null : windows.get(window);
+            if (c == null) {
+                return 0;
+            }
+            c.roll(clock.millis(), config.timeZone());
+            return c.costNanos;
+        } finally {
+            lock.unlock();
+        }
+    }
+}

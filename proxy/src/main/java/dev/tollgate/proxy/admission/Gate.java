@@ -1,0 +1,98 @@
+package dev.tollgate.proxy.admission;
+
+import dev.tollgate.config.AgentPolicy;
+import dev.tollgate.config.IdentityConfig;
+import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.proxy.http.ErrorResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Who a call belongs to, and whether it may go out: attribution by agent key or header (SPEC §3) and
+ * the budgets. Holds the config in force, which a reload replaces as a whole.
+ */
+public final class Gate {
+
+    /** The agent of a call without an agent header. */
+    public static final String ANONYMOUS = "anonymous";
+
+    /** Who a call is from, or why it is refused. */
+    public record Caller(String agent, String team, ErrorResponse refusal) {
+    }
+
+    private final Budgets budgets;
+    private volatile TollgateConfig config;
+    private volatile Map<String, String> agentByKey;
+
+    public Gate(TollgateConfig config, Budgets budgets) {
+        this.budgets = budgets;
+        apply(config);
+    }
+
+    /** Puts a new config in force (attribution and limits); counters and reservations carry over. */
+    public void apply(TollgateConfig newConfig) {
+        Map<String, String> keys = new HashMap<>();
+        newConfig.agents().forEach((name, policy) -> {
+            if (policy.apiKey() != null) {
+                keys.put(policy.apiKey(), name);
+            }
+        });
+        this.agentByKey = keys;
+        this.config = newConfig;
+        budgets.reconfigure(newConfig);
+    }
+
+    public Budgets budgets() {
+        return budgets;
+    }
+
+    public TollgateConfig config() {
+        return config;
+    }
+
+    /**
+     * The agent a call belongs to: the agent whose key is the bearer token, whatever the headers say;
+     * else the agent header (already checked for its character set); else {@code anonymous}.
+     */
+    public Caller attribute(HttpHeaders headers, String agentHeaderValue) {
+        IdentityConfig identity = config.identity();
+        String keyAgent = agentOfKey(headers.get(HttpHeaderNames.AUTHORIZATION));
+        String agent;
+        if (keyAgent != null) {
+            agent = keyAgent;
+        } else if (identity.requireKey()) {
+            return new Caller(null, null, new ErrorResponse(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error",
+                    "invalid_agent_key", "tollgate: this proxy requires an agent key (Authorization: Bearer <the agent's"
+                            + " api_key from the Tollgate config>), and the request carries none it knows"));
+        } else if (agentHeaderValue != null) {
+            agent = agentHeaderValue;
+        } else if (identity.requireAgent()) {
+            return new Caller(null, null, new ErrorResponse(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error",
+                    "agent_required", "tollgate: this proxy requires the " + identity.agentHeader()
+                            + " header naming the agent (OPENAI_CUSTOM_HEADERS='" + identity.agentHeader() + ": my-agent')"));
+        } else {
+            agent = ANONYMOUS;
+        }
+        AgentPolicy policy = config.policyOf(agent);
+        return new Caller(agent, policy.team(), null);
+    }
+
+    private String agentOfKey(String authorization) {
+        if (authorization == null || agentByKey.isEmpty()) {
+            return null;
+        }
+        String token = authorization.regionMatches(true, 0, "Bearer ", 0, 7) ? authorization.substring(7).trim() : authorization.trim();
+        // Every configured key is compared, in constant time, so timing tells nothing about which nearly matched.
+        String found = null;
+        for (Map.Entry<String, String> entry : agentByKey.entrySet()) {
+            if (java.security.MessageDigest.isEqual(entry.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    token.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+                found = entry.getValue();
+            }
+        }
+        return found;
+    }
+}
