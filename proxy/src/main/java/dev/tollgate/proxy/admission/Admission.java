@@ -20,8 +20,13 @@ public sealed interface Admission {
      *     or {@code agent_paused}
      * @param scope who the limit belongs to, for the message: "agent 'x'", "team 'support'", "the global budget"
      * @param resetsAtMs when the window resets, or -1 (pause, per-intent limits)
+     * @param heldInFlight true when the limit is not spent but held by calls in flight, which settle soon
      */
     record Refused(String code, String scope, String limit, String limitValue, String spent, long resetsAtMs,
-            String reason) implements Admission {
+            String reason, boolean heldInFlight) implements Admission {
+
+        Refused(String code, String scope, String limit, String limitValue, String spent, long resetsAtMs, String reason) {
+            this(code, scope, limit, limitValue, spent, resetsAtMs, reason, false);
+        }
     }
 }

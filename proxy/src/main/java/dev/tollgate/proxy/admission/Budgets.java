@@ -358,9 +358,13 @@ public final class Budgets {
         String value = cost ? dollars(s.limit.units()) : s.limit.value().toPlainString();
         String spent = cost ? dollars(used) : Long.toString(used);
         String resets = Instant.ofEpochMilli(c.endMs).toString();
+        long held = s.limit.kind() == Limit.Kind.COST ? c.reservedCost : s.limit.kind() == Limit.Kind.TOKENS ? c.reservedTokens : 0;
+        boolean heldInFlight = held > 0 && used < s.limit.units();
         String message = "tollgate: " + s.scope + " is over " + s.limit.key() + " ("
-                + (cost ? "spent $" + spent + " of $" + value : spent + " of " + value) + "); resets " + resets;
-        return new Admission.Refused(code, s.scope, s.limit.key(), value, spent, c.endMs, message);
+                + (cost ? "spent $" + spent + " of $" + value : spent + " of " + value)
+                + (heldInFlight ? (cost ? ", $" + dollars(held) : ", " + held) + " held by calls in flight" : "")
+                + "); resets " + resets;
+        return new Admission.Refused(code, s.scope, s.limit.key(), value, spent, c.endMs, message, heldInFlight);
     }
 
     /** Exact dollars with at least two decimals, no sign: {@code 50.0213}, {@code 50.00}. */

@@ -20,7 +20,8 @@ import java.time.Instant;
 /**
  * The 429 of a refused call (SPEC §4): an OpenAI-shaped error with {@code type: insufficient_quota}, the
  * code, and a structured {@code tollgate} object; {@code Retry-After} (seconds to the window's reset,
- * absent for a pause or a per-intent limit) and {@code x-should-retry: false}, so the official SDKs raise
+ * 1 when the budget is only held by calls in flight, absent for a pause or a per-intent limit) and
+ * {@code x-should-retry: false}, so the official SDKs raise
  * their rate-limit exception once instead of retrying a call that cannot succeed.
  */
 public final class RefusalResponse {
@@ -60,7 +61,10 @@ public final class RefusalResponse {
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
                 .set(TollgateHeaders.SHOULD_RETRY, "false")
                 .set(TollgateHeaders.AGENT, agent);
-        if (refusal.resetsAtMs() >= 0) {
+        if (refusal.heldInFlight()) {
+            // The budget is held by calls in flight, not spent: it may free up within seconds.
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
+        } else if (refusal.resetsAtMs() >= 0) {
             long seconds = Math.max(1, (refusal.resetsAtMs() - nowMs + 999) / 1000);
             response.headers().set(HttpHeaderNames.RETRY_AFTER, Long.toString(seconds));
         }

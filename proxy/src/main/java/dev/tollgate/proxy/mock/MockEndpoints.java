@@ -33,7 +33,7 @@ final class MockEndpoints {
         List<String> words = MockReplies.replyWords(request);
         String finish = MockReplies.truncated(request, words) ? "length" : "stop";
         String model = DatedModels.snapshotOf(request.model());
-        SimulatedUsage usage = SimulatedUsage.of(request.model(), request.promptChars(), request.messages(), words.size());
+        SimulatedUsage usage = SimulatedUsage.of(request.model(), request.promptChars(), request.messages(), words.size(), request.maxOutputTokens());
         String id = MockReplies.id("chatcmpl-");
         long created = System.currentTimeMillis() / 1000;
         if (!request.stream()) {
@@ -115,7 +115,7 @@ final class MockEndpoints {
         List<String> words = MockReplies.replyWords(request);
         String finish = MockReplies.truncated(request, words) ? "length" : "stop";
         String model = DatedModels.snapshotOf(request.model());
-        SimulatedUsage usage = SimulatedUsage.of(request.model(), request.promptChars(), 0, words.size());
+        SimulatedUsage usage = SimulatedUsage.of(request.model(), request.promptChars(), 0, words.size(), request.maxOutputTokens());
         String id = MockReplies.id("cmpl-");
         long created = System.currentTimeMillis() / 1000;
         if (!request.stream()) {
@@ -237,7 +237,7 @@ final class MockEndpoints {
         List<String> words = MockReplies.replyWords(request);
         boolean truncated = MockReplies.truncated(request, words);
         String model = DatedModels.snapshotOf(request.model());
-        SimulatedUsage usage = SimulatedUsage.of(request.model(), request.promptChars(), request.messages(), words.size());
+        SimulatedUsage usage = SimulatedUsage.of(request.model(), request.promptChars(), request.messages(), words.size(), request.maxOutputTokens());
         String id = MockReplies.id("resp_");
         String messageId = MockReplies.id("msg_");
         long created = System.currentTimeMillis() / 1000;

@@ -8,10 +8,12 @@ package dev.tollgate.proxy.mock;
  */
 record SimulatedUsage(long promptTokens, long cachedTokens, long visibleOutputTokens, long reasoningTokens) {
 
-    static SimulatedUsage of(String model, long promptChars, int messages, int replyWords) {
+    /** @param outputCap the request's output cap (visible plus reasoning tokens, as OpenAI applies it) */
+    static SimulatedUsage of(String model, long promptChars, int messages, int replyWords, long outputCap) {
         long prompt = Math.max(1, (promptChars + 3) / 4) + (messages > 0 ? 3L * messages + 3 : 0);
         long cached = prompt >= 1024 ? (prompt / 2) / 128 * 128 : 0;
         long reasoning = DatedModels.isReasoning(model) ? 64L * (1 + replyWords / 16) : 0;
+        reasoning = Math.min(reasoning, Math.max(0, outputCap - replyWords));
         return new SimulatedUsage(prompt, cached, replyWords, reasoning);
     }
 

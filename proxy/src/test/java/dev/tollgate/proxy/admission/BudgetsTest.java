@@ -1,0 +1,189 @@
+package dev.tollgate.proxy.admission;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tollgate.config.ConfigLoader;
+import dev.tollgate.config.TollgateConfig;
+import dev.tollgate.pricing.ModelPrice;
+import dev.tollgate.pricing.PriceTable;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Calendar windows and caps with an injected clock: resets happen exactly at the zone's boundaries. */
+class BudgetsTest {
+
+    private static final ModelPrice GPT_4O = PriceTable.bundled().resolve("gpt-4o").orElseThrow().price();
+
+    /** A clock the test moves by hand. */
+    static final class TestClock extends Clock {
+        Instant now;
+
+        TestClock(String instant) {
+            now = Instant.parse(instant);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    private final List<Admission.Refused> blocked = new ArrayList<>();
+    private final List<Admission.Refused> alerts = new ArrayList<>();
+
+    private Budgets budgets(String yaml, TestClock clock) throws Exception {
+        TollgateConfig config = new ConfigLoader(name -> null).parse(yaml);
+        return new Budgets(config, clock, new Budgets.Events() {
+            @Override
+            public void alert(long tsMs, String agent, String intent, Admission.Refused breach) {
+                alerts.add(breach);
+            }
+
+            @Override
+            public void blocked(long tsMs, String agent, String intent, Admission.Refused refusal) {
+                blocked.add(refusal);
+            }
+        });
+    }
+
+    /** Admits one unpriced call and settles it at {@code costNanos}; returns the admission. */
+    private static Admission spend(Budgets budgets, String agent, long costNanos) {
+        Admission admission = budgets.admit(agent, null, 0, -1, null, false);
+        if (admission instanceof Admission.Admitted admitted) {
+            budgets.settle(admitted.reservation(), costNanos, 0);
+        }
+        return admission;
+    }
+
+    @Test
+    void requestWindowsResetExactlyAtLocalBoundariesAcrossTheAutumnDstChange() throws Exception {
+        // Berlin, 2026-10-25: 03:00 CEST becomes 02:00 CET at 01:00 UTC.
+        TestClock clock = new TestClock("2026-10-25T00:59:59Z");
+        Budgets budgets = budgets("time_zone: Europe/Berlin\ndefaults:\n  max_requests_per_hour: 1\n  max_requests_per_day: 3\n", clock);
+
+        assertThat(spend(budgets, "a", 0)).isInstanceOf(Admission.Admitted.class);
+        Admission second = spend(budgets, "a", 0);
+        assertThat(second).isInstanceOf(Admission.Refused.class);
+        assertThat(((Admission.Refused) second).resetsAtMs()).isEqualTo(Instant.parse("2026-10-25T01:00:00Z").toEpochMilli());
+
+        clock.now = Instant.parse("2026-10-25T01:00:00Z");   // 02:00 CET, the repeated hour: a new hour window
+        assertThat(spend(budgets, "a", 0)).isInstanceOf(Admission.Admitted.class);
+        clock.now = Instant.parse("2026-10-25T02:00:00Z");
+        assertThat(spend(budgets, "a", 0)).isInstanceOf(Admission.Admitted.class);
+        clock.now = Instant.parse("2026-10-25T03:00:00Z");
+        Admission dayFull = spend(budgets, "a", 0);
+        assertThat(dayFull).isInstanceOf(Admission.Refused.class);
+        assertThat(((Admission.Refused) dayFull).limit()).isEqualTo("max_requests_per_day");
+        // The day has 25 hours: it resets at local midnight, 23:00 UTC.
+        assertThat(((Admission.Refused) dayFull).resetsAtMs()).isEqualTo(Instant.parse("2026-10-25T23:00:00Z").toEpochMilli());
+        clock.now = Instant.parse("2026-10-25T22:59:59.999Z");
+        assertThat(spend(budgets, "a", 0)).isInstanceOf(Admission.Refused.class);
+        clock.now = Instant.parse("2026-10-25T23:00:00Z");
+        assertThat(spend(budgets, "a", 0)).isInstanceOf(Admission.Admitted.class);
+    }
+
+    @Test
+    void costWindowsOfWeekAndMonthResetAtMondayAndTheFirst() throws Exception {
+        // New York, 2026-11-01 (a Sunday): DST ends at 06:00 UTC.
+        TestClock clock = new TestClock("2026-10-31T12:00:00Z");
+        Budgets budgets = budgets("time_zone: America/New_York\nagents:\n  a:\n    max_cost_per_week_usd: 1\n"
+                + "    max_cost_per_month_usd: 2\n", clock);
+
+        assertThat(spend(budgets, "a", 1_000_000_000L)).isInstanceOf(Admission.Admitted.class);
+        Admission weekFull = spend(budgets, "a", 0);
+        assertThat(((Admission.Refused) weekFull).limit()).isEqualTo("max_cost_per_week_usd");
+        assertThat(((Admission.Refused) weekFull).resetsAtMs())
+                .isEqualTo(Instant.parse("2026-11-02T05:00:00Z").toEpochMilli());   // Monday 00:00 EST
+        // November 1st 00:00 EDT: a new month, the same week.
+        clock.now = Instant.parse("2026-11-01T04:00:00Z");
+        assertThat(((Admission.Refused) spend(budgets, "a", 0)).limit()).isEqualTo("max_cost_per_week_usd");
+        clock.now = Instant.parse("2026-11-02T05:00:00Z");
+        assertThat(spend(budgets, "a", 1_500_000_000L)).isInstanceOf(Admission.Admitted.class);
+        assertThat(((Admission.Refused) spend(budgets, "a", 0)).limit()).isEqualTo("max_cost_per_week_usd");
+        clock.now = Instant.parse("2026-11-09T05:00:00Z");
+        Admission monthFull = budgets.admit("a", null, 0, -1, null, false);
+        assertThat(monthFull).isInstanceOf(Admission.Admitted.class);
+        budgets.settle(((Admission.Admitted) monthFull).reservation(), 600_000_000L, 0);
+        budgets.settle(((Admission.Admitted) monthFull).reservation(), 600_000_000L, 0);   // twice is once
+        Admission refused = spend(budgets, "a", 0);
+        assertThat(((Admission.Refused) refused).limit()).isEqualTo("max_cost_per_month_usd");
+        assertThat(((Admission.Refused) refused).spent()).isEqualTo("2.10");
+        assertThat(((Admission.Refused) refused).reason())
+                .isEqualTo("tollgate: agent 'a' is over max_cost_per_month_usd (spent $2.10 of $2.00); resets 2026-12-01T05:00:00Z");
+    }
+
+    @Test
+    void teamAndGlobalCapsStopEveryMember() throws Exception {
+        TestClock clock = new TestClock("2026-11-22T12:00:00Z");
+        Budgets budgets = budgets("agents:\n  a: {team: support}\n  b: {team: support}\n  c: {}\n"
+                + "teams:\n  support: {max_cost_per_day_usd: 1}\nglobal: {max_cost_per_day_usd: 3}\n", clock);
+
+        spend(budgets, "a", 1_000_000_000L);
+        Admission b = spend(budgets, "b", 0);
+        assertThat(((Admission.Refused) b).scope()).isEqualTo("team 'support'");
+        assertThat(spend(budgets, "c", 2_000_000_000L)).isInstanceOf(Admission.Admitted.class);
+        Admission c = spend(budgets, "c", 0);
+        assertThat(((Admission.Refused) c).scope()).isEqualTo("the global budget");
+        assertThat(((Admission.Refused) spend(budgets, "someone-new", 0)).scope()).isEqualTo("the global budget");
+        assertThat(blocked).extracting(Admission.Refused::scope).containsExactly("team 'support'", "the global budget");
+    }
+
+    @Test
+    void reservationsHoldConcurrentCallsUnderTheCapAndLowerTheOutputCap() throws Exception {
+        TestClock clock = new TestClock("2026-11-22T12:00:00Z");
+        Budgets budgets = budgets("agents:\n  a: {max_cost_per_day_usd: 0.01}\n", clock);
+
+        // gpt-4o: 1,000 prompt tokens cost $0.0025; $0.0075 left buys 750 output tokens at $10 per million.
+        Admission first = budgets.admit("a", null, 1_000, 2_000, GPT_4O, true);
+        assertThat(((Admission.Admitted) first).outputCap()).isEqualTo(750);
+        assertThat(((Admission.Admitted) first).remainingNanos()).isEqualTo(10_000_000L);
+        // Everything is reserved by the first call: the second cannot pay for its prompt.
+        Admission second = budgets.admit("a", null, 1_000, 10, GPT_4O, true);
+        assertThat(second).isInstanceOf(Admission.Refused.class);
+        assertThat(((Admission.Refused) second).code()).isEqualTo("budget_exceeded");
+        // The first settles cheaper than reserved: the difference is free again.
+        budgets.settle(((Admission.Admitted) first).reservation(), 5_000_000L, 1_500);
+        Admission third = budgets.admit("a", null, 1_000, 10, GPT_4O, true);
+        assertThat(third).isInstanceOf(Admission.Admitted.class);
+        assertThat(((Admission.Admitted) third).outputCap()).as("10 tokens fit: the cap stays the agent's").isEqualTo(-1);
+    }
+
+    @Test
+    void perIntentLimitsPausesAndAlertOnlyAgents() throws Exception {
+        TestClock clock = new TestClock("2026-11-22T12:00:00Z");
+        Budgets budgets = budgets("agents:\n  a: {max_requests_per_intent: 2}\n  watcher: {max_requests_per_day: 1, action_on_breach: alert}\n", clock);
+
+        assertThat(budgets.admit("a", "task-1", 0, -1, null, false)).isInstanceOf(Admission.Admitted.class);
+        assertThat(budgets.admit("a", "task-1", 0, -1, null, false)).isInstanceOf(Admission.Admitted.class);
+        Admission third = budgets.admit("a", "task-1", 0, -1, null, false);
+        assertThat(((Admission.Refused) third).code()).isEqualTo("intent_budget_exceeded");
+        assertThat(budgets.admit("a", "task-2", 0, -1, null, false)).isInstanceOf(Admission.Admitted.class);
+
+        budgets.pause("a", "runaway loop");
+        Admission paused = budgets.admit("a", "task-3", 0, -1, null, false);
+        assertThat(((Admission.Refused) paused).code()).isEqualTo("agent_paused");
+        assertThat(((Admission.Refused) paused).resetsAtMs()).isEqualTo(-1);
+        budgets.resume("a");
+        assertThat(budgets.admit("a", "task-3", 0, -1, null, false)).isInstanceOf(Admission.Admitted.class);
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(budgets.admit("watcher", null, 0, -1, null, false)).isInstanceOf(Admission.Admitted.class);
+        }
+        assertThat(alerts).as("one alert per limit and window, not one per call").hasSize(1);
+    }
+}
