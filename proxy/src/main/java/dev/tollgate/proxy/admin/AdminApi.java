@@ -1,6 +1,6 @@
 package dev.tollgate.proxy.admin;
 
-import dev.tollgate.proxy.admission.Budgets;
+import dev.tollgate.proxy.admission.Gate;
 import dev.tollgate.proxy.http.ErrorResponse;
 import dev.tollgate.proxy.http.JsonStrings;
 import dev.tollgate.storage.AgentStateRow;
@@ -49,15 +49,15 @@ public final class AdminApi implements AutoCloseable {
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     private final Ledger ledger;
-    private final Budgets budgets;
+    private final Gate gate;
     private final LedgerReports reports;
     private final ZoneId zone;
     private final Clock clock;
     private final ExecutorService worker;
 
-    public AdminApi(Ledger ledger, Budgets budgets, ZoneId zone, Clock clock) {
+    public AdminApi(Ledger ledger, Gate gate, ZoneId zone, Clock clock) {
         this.ledger = ledger;
-        this.budgets = budgets;
+        this.gate = gate;
         this.reports = ledger.reports();
         this.zone = zone;
         this.clock = clock;
@@ -128,15 +128,17 @@ public final class AdminApi implements AutoCloseable {
             }
         }
         long now = clock.millis();
+        int cut = 0;
         if (pause) {
-            budgets.pause(agent, reason);
+            cut = gate.pause(agent, reason);
         } else {
-            budgets.resume(agent);
+            gate.budgets().resume(agent);
         }
         ledger.append(new AgentStateRow(agent, pause, reason, now));
         String detail = "{\"reason\":" + (reason == null ? "null" : JsonStrings.quote(reason)) + "}";
         ledger.append(new EventRow(now, agent, null, pause ? "paused" : "resumed", detail));
-        log.warn("agent {} {}{}", agent, pause ? "paused" : "resumed", reason == null ? "" : " (" + reason + ")");
+        log.warn("agent {} {}{}{}", agent, pause ? "paused" : "resumed", reason == null ? "" : " (" + reason + ")",
+                cut > 0 ? "; " + cut + " call(s) in flight cut" : "");
         return Answer.ok("{\"agent\":" + JsonStrings.quote(agent) + ",\"paused\":" + pause + ",\"reason\":"
                 + (reason == null ? "null" : JsonStrings.quote(reason)) + "}");
     }

@@ -24,6 +24,8 @@ public final class Gate {
     }
 
     private final Budgets budgets;
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.Set<io.netty.channel.Channel>> inFlight =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private volatile TollgateConfig config;
     private volatile Map<String, String> agentByKey;
 
@@ -78,6 +80,33 @@ public final class Gate {
         }
         AgentPolicy policy = config.policyOf(agent);
         return new Caller(agent, policy.team(), null);
+    }
+
+    /** An agent connection started a call of {@code agent}. */
+    public void started(String agent, io.netty.channel.Channel connection) {
+        inFlight.computeIfAbsent(agent, k -> java.util.concurrent.ConcurrentHashMap.newKeySet()).add(connection);
+    }
+
+    /** That call ended. */
+    public void finished(String agent, io.netty.channel.Channel connection) {
+        java.util.Set<io.netty.channel.Channel> connections = inFlight.get(agent);
+        if (connections != null) {
+            connections.remove(connection);
+        }
+    }
+
+    /**
+     * Pauses an agent: its next call is refused, and the connections of its calls in flight are closed
+     * now, which cancels their provider requests (and records what they streamed so far).
+     */
+    public int pause(String agent, String reason) {
+        budgets.pause(agent, reason);
+        java.util.Set<io.netty.channel.Channel> connections = inFlight.remove(agent);
+        if (connections == null) {
+            return 0;
+        }
+        connections.forEach(io.netty.channel.Channel::close);
+        return connections.size();
     }
 
     private String agentOfKey(String authorization) {

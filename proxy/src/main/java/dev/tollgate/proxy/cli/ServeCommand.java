@@ -35,6 +35,16 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TollgateConfig effective = effectiveConfig();
         TollgateServer server = TollgateServer.start(effective);
+        Path watched = config != null ? config : Files.exists(DEFAULT_CONFIG) ? DEFAULT_CONFIG : null;
+        if (watched != null) {
+            server.watch(watched, reloaded -> {
+                try {
+                    return withFlags(reloaded);
+                } catch (ConfigException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        }
         Thread stopper = new Thread(server::close, "tollgate-shutdown");
         Runtime.getRuntime().addShutdownHook(stopper);
         System.out.println("Tollgate is forwarding " + server.baseUrl() + " to " + effective.upstream().baseUrl());
@@ -53,6 +63,11 @@ final class ServeCommand implements Callable<Integer> {
         } else {
             loaded = TollgateConfig.DEFAULTS;
         }
+        return withFlags(loaded);
+    }
+
+    /** The command line wins over the file: on start and on every reload. */
+    private TollgateConfig withFlags(TollgateConfig loaded) throws ConfigException {
         if (listen != null) {
             try {
                 loaded = loaded.withListen(ListenAddress.parse(listen));

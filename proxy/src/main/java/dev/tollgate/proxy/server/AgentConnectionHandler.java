@@ -63,6 +63,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
 
     private ChannelHandlerContext ctx;
     private UpstreamExchange current;
+    private String currentAgent;
     /** True while a local answer is being prepared off the loop (an admin query). */
     private boolean answering;
 
@@ -218,6 +219,8 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
         meter.admitted((Admission.Admitted) admission, gate.budgets());
         current = new UpstreamExchange(ctx.channel(), meter.request(), agentId, pool, providerRequests,
                 responseTimeoutMs, meter, this);
+        currentAgent = agentId;
+        gate.started(agentId, ctx.channel());
         current.start();
     }
 
@@ -273,6 +276,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             return;
         }
         current = null;
+        gate.finished(currentAgent, ctx.channel());
         if (exchange.closesAgentConnection() || !ctx.channel().isActive()) {
             return;
         }
@@ -311,6 +315,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             if (current != null) {
                 UpstreamExchange gone = current;
                 current = null;
+                gate.finished(currentAgent, ctx.channel());
                 gone.onAgentGone();
             }
         } finally {

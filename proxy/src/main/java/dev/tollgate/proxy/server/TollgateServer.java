@@ -51,12 +51,15 @@ public final class TollgateServer implements AutoCloseable {
     private final Ledger ledger;
     private final AdminApi admin;
     private final Channel serverChannel;
+    private final Gate gate;
+    private ConfigWatcher watcher;
 
     /** Past this many unwritten ledger rows, admission of new calls slows down until the writer catches up. */
     static final int MAX_LEDGER_BACKLOG = 200_000;
 
     private TollgateServer(TollgateConfig config, Transport transport, EventLoopGroup boss, EventLoopGroup workers,
-            UpstreamConnectionPool pool, Metering metering, Ledger ledger, AdminApi admin, Channel serverChannel) {
+            UpstreamConnectionPool pool, Metering metering, Ledger ledger, AdminApi admin, Gate gate, Channel serverChannel) {
+        this.gate = gate;
         this.config = config;
         this.transport = transport;
         this.boss = boss;
@@ -108,7 +111,7 @@ public final class TollgateServer implements AutoCloseable {
             ledger.close();
             throw e;
         }
-        AdminApi admin = new AdminApi(ledger, budgets, config.timeZone(), clock);
+        AdminApi admin = new AdminApi(ledger, gate, config.timeZone(), clock);
         Transport transport = Transport.detect();
         EventLoopGroup boss = transport.newEventLoopGroup(1);
         EventLoopGroup workers = transport.newEventLoopGroup(0);
@@ -125,7 +128,7 @@ public final class TollgateServer implements AutoCloseable {
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();
-            TollgateServer server = new TollgateServer(config, transport, boss, workers, pool, metering, ledger, admin, channel);
+            TollgateServer server = new TollgateServer(config, transport, boss, workers, pool, metering, ledger, admin, gate, channel);
             log.info("Tollgate listening on {} ({}), forwarding /v1/* to {}, ledger {}", server.address(),
                     transport.name().toLowerCase(), config.upstream().baseUrl(), config.storage().path());
             return server;
@@ -177,6 +180,23 @@ public final class TollgateServer implements AutoCloseable {
         return config;
     }
 
+    /** Reloads {@code configFile} whenever it changes (see {@link ConfigWatcher}). */
+    public void watch(java.nio.file.Path configFile, java.util.function.UnaryOperator<TollgateConfig> overrides) {
+        watcher = new ConfigWatcher(configFile, gate, overrides);
+    }
+
+    /** Checks the watched config file now instead of within a second. */
+    void checkConfigNow() {
+        if (watcher != null) {
+            watcher.check();
+        }
+    }
+
+    /** The config in force (the last good one, after reloads). */
+    public TollgateConfig currentConfig() {
+        return gate.config();
+    }
+
     /** The ledger this proxy writes. */
     public Ledger ledger() {
         return ledger;
@@ -193,6 +213,9 @@ public final class TollgateServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (watcher != null) {
+            watcher.close();
+        }
         serverChannel.close().syncUninterruptibly();
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
