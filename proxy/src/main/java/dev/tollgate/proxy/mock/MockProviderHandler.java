@@ -129,22 +129,46 @@ final class MockProviderHandler extends SimpleChannelInboundHandler<FullHttpRequ
             finish(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), keepAlive);
         } else {
             ctx.flush();
-            sendPaced(ctx, answer.events(), 0, keepAlive);
+            new PacedStream(ctx, answer.events(), keepAlive).next();
         }
     }
 
-    /** Sends one event per {@code chunkDelayMs}, like a model producing tokens. */
-    private void sendPaced(ChannelHandlerContext ctx, List<ByteBuf> events, int next, boolean keepAlive) {
-        if (!ctx.channel().isActive()) {
-            events.subList(next, events.size()).forEach(ByteBuf::release);
-            return;
+    /**
+     * Sends one event per {@code chunkDelayMs}, like a model producing tokens. Events not sent when the
+     * connection closes (or the server stops, cancelling the timer) are released by the close listener.
+     */
+    private final class PacedStream {
+        private final ChannelHandlerContext ctx;
+        private final List<ByteBuf> events;
+        private final boolean keepAlive;
+        private int next;
+
+        PacedStream(ChannelHandlerContext ctx, List<ByteBuf> events, boolean keepAlive) {
+            this.ctx = ctx;
+            this.events = events;
+            this.keepAlive = keepAlive;
+            // Channel future listeners run on the channel's event loop, where the stream lives.
+            ctx.channel().closeFuture().addListener(closed -> releaseRest());
         }
-        if (next == events.size()) {
-            finish(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), keepAlive);
-            return;
+
+        void next() {
+            if (!ctx.channel().isActive()) {
+                releaseRest();
+                return;
+            }
+            if (next == events.size()) {
+                finish(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), keepAlive);
+                return;
+            }
+            ctx.writeAndFlush(new DefaultHttpContent(events.get(next++)));
+            ctx.executor().schedule(this::next, chunkDelayMs, TimeUnit.MILLISECONDS);
         }
-        ctx.writeAndFlush(new DefaultHttpContent(events.get(next)));
-        ctx.executor().schedule(() -> sendPaced(ctx, events, next + 1, keepAlive), chunkDelayMs, TimeUnit.MILLISECONDS);
+
+        private void releaseRest() {
+            while (next < events.size()) {
+                events.get(next++).release();
+            }
+        }
     }
 
     private static void finish(io.netty.channel.ChannelFuture written, boolean keepAlive) {
