@@ -34,6 +34,11 @@ cat >"$work/tollgate.yaml" <<YAML
 listen: 127.0.0.1:0
 upstream:
   base_url: $provider
+storage:
+  path: $work/tollgate.db
+agents:
+  capped-agent:
+    max_requests_per_minute: 2
 YAML
 TOLLGATE_CALL_LOG=INFO "$root/tollgate" serve --config "$work/tollgate.yaml" >"$work/proxy.log" 2>&1 &
 pids+=($!)
@@ -59,6 +64,17 @@ echo
 echo "--- what Tollgate metered for those two calls (tokens, exact cost, where the usage came from):"
 sleep 0.3
 grep -o '/v1/chat/completions agent=.*' "$work/proxy.log" || true
+echo
+echo "--- 'capped-agent' may make 2 calls a minute; the third gets a 429 the SDKs will not retry:"
+for i in 1 2 3; do
+  curl -sS -o "$work/capped.json" -w "call $i: HTTP %{http_code}\n" "$proxy/chat/completions" \
+    -H 'Content-Type: application/json' -H 'X-Agent-Id: capped-agent' \
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}'
+done
+cat "$work/capped.json"; echo
+echo
+echo "--- the cost report, from the SQLite ledger:"
+"$root/tollgate" report --db "$work/tollgate.db" --since 1h
 echo
 echo "--- a model without a price is refused before it costs anything:"
 curl -sS "$proxy/chat/completions" -H 'Content-Type: application/json' \

@@ -3,7 +3,6 @@ package dev.tollgate.config;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -38,7 +37,7 @@ public record TollgateConfig(
         listen = listen == null ? DEFAULT_LISTEN : listen;
         upstream = upstream == null ? UpstreamConfig.DEFAULTS : upstream;
         storage = storage == null ? StorageConfig.DEFAULTS : storage;
-        timeZone = timeZone == null ? ZoneOffset.UTC : timeZone;
+        timeZone = timeZone == null ? ZoneId.of("UTC") : timeZone;
         identity = identity == null ? IdentityConfig.DEFAULTS : identity;
         pricing = pricing == null ? PricingConfig.DEFAULTS : pricing;
         limits = limits == null ? LimitsConfig.DEFAULTS : limits;

@@ -162,7 +162,7 @@ class ConfigLoaderTest {
 
     @Test
     void timeZoneIsAnIanaZoneAndDefaultsToUtc() throws Exception {
-        assertThat(loader.parse("").timeZone()).isEqualTo(java.time.ZoneOffset.UTC);
+        assertThat(loader.parse("").timeZone()).isEqualTo(java.time.ZoneId.of("UTC"));
         assertThat(loader.parse("time_zone: Europe/Berlin\n").timeZone()).isEqualTo(java.time.ZoneId.of("Europe/Berlin"));
         assertThat(problemsOf(() -> loader.parse("time_zone: Mars/Olympus\n")).problems()).singleElement()
                 .asString().startsWith("time_zone: 'Mars/Olympus' is not a time zone");

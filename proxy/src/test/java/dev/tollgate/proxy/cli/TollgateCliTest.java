@@ -108,6 +108,31 @@ class TollgateCliTest {
     }
 
     @Test
+    void checkConfigPrintsEveryProblemWithItsPath(@TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("bad.yaml");
+        Files.writeString(bad, "agents:\n  research-agent:\n    max_cost_per_day_usd: 0\n    colour: red\nlisten: nowhere\n");
+        Path good = dir.resolve("good.yaml");
+        Files.writeString(good, "time_zone: Europe/Berlin\nagents:\n  research-agent: {max_cost_per_day_usd: 50}\n");
+
+        assertThat(TollgateCli.run("check-config", bad.toString())).isEqualTo(1);
+        assertThat(out.toString(StandardCharsets.UTF_8))
+                .contains("agents.research-agent.max_cost_per_day_usd: must be > 0")
+                .contains("agents.research-agent.colour: unknown key")
+                .contains("listen: expected HOST:PORT");
+        out.reset();
+        assertThat(TollgateCli.run("check-config", good.toString())).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("ok (1 agent(s), 0 team(s), windows in Europe/Berlin)");
+    }
+
+    @Test
+    void pauseWithoutAProxySaysWhereItLooked() {
+        int code = TollgateCli.run("pause", "research-agent", "--url", "http://127.0.0.1:1");
+
+        assertThat(code).isEqualTo(1);
+        assertThat(stderr()).contains("no proxy answers at http://127.0.0.1:1");
+    }
+
+    @Test
     void flagsOverrideTheConfigFile(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("t.yaml");
         Files.writeString(file, "listen: 127.0.0.1:7000\nstorage:\n  path: a.db\nupstream:\n  base_url: http://p:1/v1\n");
