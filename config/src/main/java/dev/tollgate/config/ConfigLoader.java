@@ -23,7 +23,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -40,11 +39,6 @@ public final class ConfigLoader {
 
     private static final Pattern ENV_REFERENCE = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
 
-    /**
-     * Keys of SPEC §5 that this version does not act on yet. Accepting them silently would let a user
-     * believe a budget holds when nothing enforces it, so they are refused with a message saying so.
-     */
-    private static final Set<String> NOT_YET_SUPPORTED = Set.of("alerts", "loop_detection", "admin");
 
     private final ObjectMapper mapper;
     private final Function<String, String> environment;
@@ -261,13 +255,7 @@ public final class ConfigLoader {
                 com.fasterxml.jackson.databind.JsonDeserializer<?> deserializer, Object beanOrClass, String propertyName)
                 throws IOException {
             String parent = parentPath(p);
-            String key = join(parent, propertyName);
-            if (NOT_YET_SUPPORTED.contains(key)) {
-                problems.add(key + ": is a Tollgate config key that this version does not enforce yet;"
-                        + " remove it rather than rely on it");
-            } else {
-                problems.add(key + ": unknown key");
-            }
+            problems.add(join(parent, propertyName) + ": unknown key");
             p.skipChildren();
             return true;
         }

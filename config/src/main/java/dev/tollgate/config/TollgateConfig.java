@@ -24,14 +24,17 @@ public record TollgateConfig(
         @JsonProperty("defaults") AgentPolicy defaults,
         @JsonProperty("agents") Map<String, AgentPolicy> agents,
         @JsonProperty("teams") Map<String, WindowLimits> teams,
-        @JsonProperty("global") WindowLimits global) {
+        @JsonProperty("global") WindowLimits global,
+        @JsonProperty("alerts") AlertsConfig alerts,
+        @JsonProperty("loop_detection") LoopDetectionConfig loopDetection,
+        @JsonProperty("admin") AdminConfig admin) {
 
     public static final ListenAddress DEFAULT_LISTEN = new ListenAddress("127.0.0.1", 8080);
     private static final Pattern AGENT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}");
 
     /** The config in force when there is no file at all. */
     public static final TollgateConfig DEFAULTS = new TollgateConfig(null, null, null, null, null, null, null, null, null,
-            null, null);
+            null, null, null, null, null);
 
     public TollgateConfig {
         listen = listen == null ? DEFAULT_LISTEN : listen;
@@ -45,6 +48,13 @@ public record TollgateConfig(
         agents = agents == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(agents));
         teams = teams == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(teams));
         global = global == null ? WindowLimits.NONE : global;
+        alerts = alerts == null ? AlertsConfig.NONE : alerts;
+        loopDetection = loopDetection == null ? LoopDetectionConfig.NONE : loopDetection;
+        admin = admin == null ? AdminConfig.NONE : admin;
+        if (agents.values().stream().anyMatch(a -> a.apiKey() != null) && upstream.apiKey() == null) {
+            throw new InvalidValueException("upstream.api_key", "is needed when agents have keys of their own:"
+                    + " an agent's Tollgate key must not be sent to the provider");
+        }
         validateAgents(defaults, agents, identity);
     }
 
@@ -89,7 +99,10 @@ public record TollgateConfig(
             @JsonProperty("defaults") AgentPolicy defaults,
             @JsonProperty("agents") Map<String, AgentPolicy> agents,
             @JsonProperty("teams") Map<String, WindowLimits> teams,
-            @JsonProperty("global") WindowLimits global) {
+            @JsonProperty("global") WindowLimits global,
+            @JsonProperty("alerts") AlertsConfig alerts,
+            @JsonProperty("loop_detection") LoopDetectionConfig loopDetection,
+            @JsonProperty("admin") AdminConfig admin) {
         ZoneId zone;
         try {
             zone = timeZone == null ? null : ZoneId.of(timeZone);
@@ -109,7 +122,8 @@ public record TollgateConfig(
         if (teams != null) {
             teams.replaceAll((name, team) -> team == null ? WindowLimits.NONE : team);
         }
-        return new TollgateConfig(address, upstream, storage, zone, identity, pricing, limits, defaults, agents, teams, global);
+        return new TollgateConfig(address, upstream, storage, zone, identity, pricing, limits, defaults, agents, teams, global,
+                alerts, loopDetection, admin);
     }
 
     /** An agent's effective policy: its own entry over {@code defaults}, or the defaults alone. */
@@ -119,22 +133,22 @@ public record TollgateConfig(
     }
 
     public TollgateConfig withListen(ListenAddress newListen) {
-        return new TollgateConfig(newListen, upstream, storage, timeZone, identity, pricing, limits, defaults, agents, teams, global);
+        return new TollgateConfig(newListen, upstream, storage, timeZone, identity, pricing, limits, defaults, agents, teams, global, alerts, loopDetection, admin);
     }
 
     public TollgateConfig withUpstream(UpstreamConfig newUpstream) {
-        return new TollgateConfig(listen, newUpstream, storage, timeZone, identity, pricing, limits, defaults, agents, teams, global);
+        return new TollgateConfig(listen, newUpstream, storage, timeZone, identity, pricing, limits, defaults, agents, teams, global, alerts, loopDetection, admin);
     }
 
     public TollgateConfig withStorage(StorageConfig newStorage) {
-        return new TollgateConfig(listen, upstream, newStorage, timeZone, identity, pricing, limits, defaults, agents, teams, global);
+        return new TollgateConfig(listen, upstream, newStorage, timeZone, identity, pricing, limits, defaults, agents, teams, global, alerts, loopDetection, admin);
     }
 
     public TollgateConfig withPricing(PricingConfig newPricing) {
-        return new TollgateConfig(listen, upstream, storage, timeZone, identity, newPricing, limits, defaults, agents, teams, global);
+        return new TollgateConfig(listen, upstream, storage, timeZone, identity, newPricing, limits, defaults, agents, teams, global, alerts, loopDetection, admin);
     }
 
     public TollgateConfig withLimits(LimitsConfig newLimits) {
-        return new TollgateConfig(listen, upstream, storage, timeZone, identity, pricing, newLimits, defaults, agents, teams, global);
+        return new TollgateConfig(listen, upstream, storage, timeZone, identity, pricing, newLimits, defaults, agents, teams, global, alerts, loopDetection, admin);
     }
 }

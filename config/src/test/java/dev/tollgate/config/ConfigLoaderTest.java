@@ -93,11 +93,25 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void specKeysNotEnforcedYetAreRefusedSayingSo() {
-        ConfigException e = problemsOf(() -> loader.parse("alerts:\n  webhook_url: https://hooks.example.com/x\n"));
+    void alertLoopAndAdminSectionsAreReadAndChecked() throws Exception {
+        TollgateConfig config = loader.parse("""
+                alerts:
+                  webhook_url: https://hooks.example.com/T000/B000
+                loop_detection:
+                  max_identical_requests: 5
+                  window_seconds: 600
+                  action: alert
+                admin:
+                  token: 0123456789abcdef0123
+                """);
 
-        assertThat(e.problems()).singleElement().asString()
-                .startsWith("alerts: ").contains("does not enforce yet");
+        assertThat(config.alerts().webhookUrl()).hasToString("https://hooks.example.com/T000/B000");
+        assertThat(config.loopDetection().action()).isEqualTo(BreachAction.ALERT);
+        assertThat(config.admin().token()).isEqualTo("0123456789abcdef0123");
+        assertThat(problemsOf(() -> loader.parse("admin:\n  token: short\n")).problems()).singleElement()
+                .asString().startsWith("admin.token: must be at least 16 characters");
+        assertThat(problemsOf(() -> loader.parse("loop_detection:\n  window_seconds: 0\n")).problems())
+                .containsExactly("loop_detection.window_seconds: must be > 0");
     }
 
     @Test
@@ -172,6 +186,8 @@ class ConfigLoaderTest {
     void budgetsOfTheSpecExampleLoadAndAgentsInheritDefaultsKeyByKey() throws Exception {
         TollgateConfig config = loader.parse("""
                 time_zone: Europe/Berlin
+                upstream:
+                  api_key: sk-org
                 identity:
                   require_agent: true
                 defaults:
@@ -220,8 +236,10 @@ class ConfigLoaderTest {
                 .problems()).contains("agents.a.max_cost_per_dya_usd: unknown key");
         assertThat(problemsOf(() -> loader.parse("teams:\n  t:\n    api_key: x\n")).problems())
                 .containsExactly("teams.t.api_key: unknown key");
-        assertThat(problemsOf(() -> loader.parse("agents:\n  a: {api_key: k1}\n  b: {api_key: k1}\n")).problems())
-                .singleElement().asString().contains("agents.b.api_key: is the same as agents.a.api_key");
+        assertThat(problemsOf(() -> loader.parse("upstream: {api_key: sk}\nagents:\n  a: {api_key: k1}\n  b: {api_key: k1}\n"))
+                .problems()).singleElement().asString().contains("agents.b.api_key: is the same as agents.a.api_key");
+        assertThat(problemsOf(() -> loader.parse("agents:\n  a: {api_key: k1}\n")).problems()).singleElement()
+                .asString().startsWith("upstream.api_key: is needed when agents have keys");
         assertThat(problemsOf(() -> loader.parse("defaults:\n  team: x\n")).problems()).singleElement()
                 .asString().startsWith("defaults.team: ");
         assertThat(problemsOf(() -> loader.parse("agents:\n  a: {action_on_breach: shout}\n")).problems())

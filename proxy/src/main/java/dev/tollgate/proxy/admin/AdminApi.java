@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * The admin API under {@code /tollgate/} (SPEC §7). Its work reads SQLite, so it runs on its own
  * thread and never on an event loop; the caller writes the answer back on the connection's loop.
  *
- * <p>Until {@code admin.token} is supported, the admin API answers loopback clients only. Served now:
+ * <p>With {@code admin.token} set, callers present it as a bearer token; without it, the admin API answers
+ * loopback clients only. Served now:
  * {@code GET /tollgate/report} and {@code POST /tollgate/agents/{agent}/pause|resume}.
  */
 public final class AdminApi implements AutoCloseable {
@@ -68,9 +69,18 @@ public final class AdminApi implements AutoCloseable {
         });
     }
 
-    /** Whether a client may use the admin API. */
-    public boolean allows(InetAddress client) {
-        return client != null && client.isLoopbackAddress();
+    /**
+     * Whether a client may use the admin API: with {@code admin.token} configured, any client presenting it
+     * (compared in constant time); without one, loopback clients only.
+     */
+    public boolean allows(InetAddress client, String authorization) {
+        String token = gate.config().admin().token();
+        if (token == null) {
+            return client != null && client.isLoopbackAddress();
+        }
+        String presented = authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
+                ? authorization.substring(7).trim() : "";
+        return java.security.MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8), presented.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Serves a request under {@code /tollgate/}; completes off the event loop. */

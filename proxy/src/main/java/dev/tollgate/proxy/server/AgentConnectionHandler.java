@@ -228,11 +228,14 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
         HttpMethod method = request.method();
         String uri = request.uri();
         String body = request.content().toString(java.nio.charset.StandardCharsets.UTF_8);
+        String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
         request.release();
         java.net.SocketAddress remote = ctx.channel().remoteAddress();
-        if (!(remote instanceof java.net.InetSocketAddress address) || !admin.allows(address.getAddress())) {
-            respond(new ErrorResponse(HttpResponseStatus.FORBIDDEN, "invalid_request_error", "admin_forbidden",
-                    "tollgate: the admin API answers loopback clients only").toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
+        java.net.InetAddress client = remote instanceof java.net.InetSocketAddress address ? address.getAddress() : null;
+        if (!admin.allows(client, authorization)) {
+            respond(new ErrorResponse(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "admin_unauthorized",
+                    "tollgate: the admin API needs Authorization: Bearer <admin.token> (without admin.token in the"
+                            + " config, it answers loopback clients only)").toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
             return;
         }
         answering = true;

@@ -129,6 +129,10 @@ public final class TollgateServer implements AutoCloseable {
                     .sync()
                     .channel();
             TollgateServer server = new TollgateServer(config, transport, boss, workers, pool, metering, ledger, admin, gate, channel);
+            if (config.alerts().webhookUrl() != null || config.loopDetection().configured()) {
+                log.warn("alerts.webhook_url and loop_detection are read and checked, but this version does not act"
+                        + " on them yet: no webhook is posted and no loop is detected");
+            }
             log.info("Tollgate listening on {} ({}), forwarding /v1/* to {}, ledger {}", server.address(),
                     transport.name().toLowerCase(), config.upstream().baseUrl(), config.storage().path());
             return server;

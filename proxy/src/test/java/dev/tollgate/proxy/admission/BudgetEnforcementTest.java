@@ -127,7 +127,8 @@ class BudgetEnforcementTest {
                 OpenAIClient agent = OpenAIOkHttpClient.builder().baseUrl(proxy.baseUrl()).apiKey("sk-x")
                         .putHeader("X-Agent-Id", "research-agent").maxRetries(2).build();
                 // $0.25 input + $0.60 output: one call is enough to go over $0.50.
-                agent.chat().completions().create(params);
+                var first = agent.chat().completions().withRawResponse().create(params);
+                assertThat(first.headers().values("x-tollgate-budget-remaining-usd")).containsExactly("0.50");
 
                 assertThatThrownBy(() -> agent.chat().completions().create(params))
                         .isInstanceOf(RateLimitException.class)
@@ -186,6 +187,22 @@ class BudgetEnforcementTest {
             restarted.http().send(HttpRequest.newBuilder(restarted.uri("/tollgate/agents/looper/resume"))
                     .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(call(restarted, "looper").statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void theAdminApiTakesItsTokenWhenOneIsConfigured() throws Exception {
+        try (ProxyHarness proxy = ProxyHarness.start(mock.baseUrl(), config("admin:\n  token: 0123456789abcdef0123\n"))) {
+            HttpResponse<String> without = proxy.http().send(HttpRequest.newBuilder(proxy.uri("/tollgate/report")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> wrong = proxy.http().send(HttpRequest.newBuilder(proxy.uri("/tollgate/report"))
+                    .header("Authorization", "Bearer 0123456789abcdef0124").build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> right = proxy.http().send(HttpRequest.newBuilder(proxy.uri("/tollgate/report"))
+                    .header("Authorization", "Bearer 0123456789abcdef0123").build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(without.statusCode()).isEqualTo(401);
+            assertThat(wrong.statusCode()).isEqualTo(401);
+            assertThat(right.statusCode()).isEqualTo(200);
         }
     }
 
