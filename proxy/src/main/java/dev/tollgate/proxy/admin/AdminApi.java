@@ -1,10 +1,11 @@
 package dev.tollgate.proxy.admin;
 
 import dev.tollgate.proxy.admission.Gate;
+import dev.tollgate.proxy.alerts.AlertEvent;
+import dev.tollgate.proxy.alerts.Alerts;
 import dev.tollgate.proxy.http.ErrorResponse;
 import dev.tollgate.proxy.http.JsonStrings;
 import dev.tollgate.storage.AgentStateRow;
-import dev.tollgate.storage.EventRow;
 import dev.tollgate.storage.Ledger;
 import dev.tollgate.storage.LedgerReports;
 import dev.tollgate.storage.ReportFormat;
@@ -51,14 +52,16 @@ public final class AdminApi implements AutoCloseable {
 
     private final Ledger ledger;
     private final Gate gate;
+    private final Alerts alerts;
     private final LedgerReports reports;
     private final ZoneId zone;
     private final Clock clock;
     private final ExecutorService worker;
 
-    public AdminApi(Ledger ledger, Gate gate, ZoneId zone, Clock clock) {
+    public AdminApi(Ledger ledger, Gate gate, Alerts alerts, ZoneId zone, Clock clock) {
         this.ledger = ledger;
         this.gate = gate;
+        this.alerts = alerts;
         this.reports = ledger.reports();
         this.zone = zone;
         this.clock = clock;
@@ -145,10 +148,12 @@ public final class AdminApi implements AutoCloseable {
             gate.budgets().resume(agent);
         }
         ledger.append(new AgentStateRow(agent, pause, reason, now));
-        String detail = "{\"reason\":" + (reason == null ? "null" : JsonStrings.quote(reason)) + "}";
-        ledger.append(new EventRow(now, agent, null, pause ? "paused" : "resumed", detail));
-        log.warn("agent {} {}{}{}", agent, pause ? "paused" : "resumed", reason == null ? "" : " (" + reason + ")",
-                cut > 0 ? "; " + cut + " call(s) in flight cut" : "");
+        java.util.Map<String, String> fields = new java.util.LinkedHashMap<>();
+        fields.put("reason", reason);
+        fields.put("calls_cut", Integer.toString(cut));
+        alerts.raise(new AlertEvent(now, pause ? "paused" : "resumed", agent, null, null, "agent '" + agent + "' "
+                + (pause ? "paused" : "resumed") + (reason == null ? "" : " (" + reason + ")")
+                + (cut > 0 ? "; " + cut + " call(s) in flight cut" : ""), fields));
         return Answer.ok("{\"agent\":" + JsonStrings.quote(agent) + ",\"paused\":" + pause + ",\"reason\":"
                 + (reason == null ? "null" : JsonStrings.quote(reason)) + "}");
     }

@@ -7,6 +7,7 @@ import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.config.Window;
 import dev.tollgate.config.WindowLimits;
 import dev.tollgate.pricing.ModelPrice;
+import dev.tollgate.proxy.alerts.AlertEvent;
 import dev.tollgate.pricing.Usage;
 import dev.tollgate.storage.Spend;
 import dev.tollgate.storage.SpendSnapshot;
@@ -37,13 +38,12 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class Budgets {
 
-    /** Receives the events budgets raise; implementations must not block. */
-    public interface Events {
-        /** A limit with {@code action_on_breach: alert} was reached: raised once per limit and window. */
-        void alert(long tsMs, String agent, String intent, Admission.Refused breach);
-
-        /** A call was refused by a limit: raised once per limit and window, not once per refused call. */
-        void blocked(long tsMs, String agent, String intent, Admission.Refused refusal);
+    /**
+     * Receives the events budgets raise, each once per limit and window: {@code blocked} (a call refused),
+     * {@code alert} (a limit reached under {@code action_on_breach: alert}, {@code alert_at} crossed, or a
+     * projection), {@code anomaly} (an intent's cost spiking). Implementations must not block.
+     */
+    public interface Events extends java.util.function.Consumer<AlertEvent> {
     }
 
     private static final int MAX_INTENTS = 200_000;
@@ -62,6 +62,7 @@ public final class Budgets {
     };
     private final Map<String, String> paused = new HashMap<>();
     private final Set<String> reported = new HashSet<>();
+    private final SpendWatch watch = new SpendWatch();
 
     public Budgets(TollgateConfig config, Clock clock, Events events) {
         this.config = config;
@@ -159,7 +160,7 @@ public final class Budgets {
                         "tollgate: agent '" + agent + "' is paused" + (reason.isEmpty() ? "" : " (" + reason + ")")
                                 + "; resume it with tollgate resume " + agent);
             }
-            List<Scoped> limits = new ArrayList<>();
+            List<ScopedLimit> limits = new ArrayList<>();
             collect(limits, "agent:" + agent, "agent '" + agent + "'", policy.windowLimits(), now, zone);
             if (policy.team() != null) {
                 collect(limits, "team:" + policy.team(), "team '" + policy.team() + "'",
@@ -175,10 +176,10 @@ public final class Budgets {
             long remainingCost = Long.MAX_VALUE;
             Admission.Refused breach = null;
 
-            for (Scoped s : limits) {
-                WindowCounter c = s.counter;
-                long value = s.limit.units();
-                Admission.Refused found = switch (s.limit.kind()) {
+            for (ScopedLimit s : limits) {
+                WindowCounter c = s.counter();
+                long value = s.limit().units();
+                Admission.Refused found = switch (s.limit().kind()) {
                     case REQUESTS -> c.requests + 1 > value ? refusal("rate_limit_exceeded", s, c.requests, c) : null;
                     case INTENTS -> newIntent && c.intents + 1 > value ? refusal("rate_limit_exceeded", s, c.intents, c) : null;
                     case TOKENS -> {
@@ -224,12 +225,13 @@ public final class Budgets {
                 }
                 if (!alertOnly) {
                     if (first) {
-                        events.blocked(now, agent, intent, breach);
+                        raiseLater(event(now, "blocked", agent, intent, policy.team(), breach.reason(), breach));
                     }
                     return breach;
                 }
                 if (first) {
-                    events.alert(now, agent, intent, breach);
+                    raiseLater(event(now, "alert", agent, intent, policy.team(),
+                            breach.reason().replace(" is over ", " reached ") + " (let through: action_on_breach is alert)", breach));
                 }
                 allowedOutput = wantedOutput;
             }
@@ -237,9 +239,9 @@ public final class Budgets {
             long reserveCost = price == null ? 0 : price.cost(new Usage(promptTokens, 0, reservedOutput, 0)).value();
             long reserveTokens = promptTokens + reservedOutput;
             List<WindowCounter> held = new ArrayList<>(limits.size());
-            for (Scoped s : limits) {
-                if (!held.contains(s.counter)) {
-                    held.add(s.counter);
+            for (ScopedLimit s : limits) {
+                if (!held.contains(s.counter())) {
+                    held.add(s.counter());
                 }
             }
             long[] starts = new long[held.size()];
@@ -262,11 +264,48 @@ public final class Budgets {
                 intentCounter.reservedCost += reserveCost;
             }
             long newCap = producesOutput && allowedOutput < wantedOutput ? allowedOutput : -1;
-            return new Admission.Admitted(new Reservation(held, starts, intentCounter, reserveCost, reserveTokens), newCap,
-                    remainingCost == Long.MAX_VALUE ? -1 : Math.max(0, remainingCost));
+            Reservation reservation = new Reservation(held, starts, intentCounter, reserveCost, reserveTokens);
+            reservation.watched(agent, intent, policy.team(), policy.alertAt(), limits);
+            return new Admission.Admitted(reservation, newCap, remainingCost == Long.MAX_VALUE ? -1 : Math.max(0, remainingCost));
+        } finally {
+            lock.unlock();
+            flushEvents();
+        }
+    }
+
+    /** Events found under the lock are raised after it is released. */
+    private final List<AlertEvent> pending = new ArrayList<>();
+
+    private void raiseLater(AlertEvent event) {
+        pending.add(event);
+    }
+
+    private void flushEvents() {
+        List<AlertEvent> out;
+        lock.lock();
+        try {
+            if (pending.isEmpty()) {
+                return;
+            }
+            out = new ArrayList<>(pending);
+            pending.clear();
         } finally {
             lock.unlock();
         }
+        out.forEach(events);
+    }
+
+    private static AlertEvent event(long now, String kind, String agent, String intent, String team, String message,
+            Admission.Refused about) {
+        Map<String, String> fields = new LinkedHashMap<>();
+        fields.put("reason", kind.equals("blocked") ? "limit_reached" : "breach_let_through");
+        fields.put("code", about.code());
+        fields.put("scope", about.scope());
+        fields.put("limit", about.limit());
+        fields.put("limit_value", about.limitValue());
+        fields.put("spent", about.spent());
+        fields.put("resets_at", about.resetsAtMs() < 0 ? null : Instant.ofEpochMilli(about.resetsAtMs()).toString());
+        return new AlertEvent(now, kind, agent, intent, team, message, fields);
     }
 
     private Admission.Refused checkIntent(String agent, String intent, AgentPolicy policy, IntentCounter counter,
@@ -332,17 +371,61 @@ public final class Budgets {
                 reservation.intent.reservedCost -= reservation.cost;
                 reservation.intent.costNanos += costNanos;
             }
+            checkThresholds(reservation);
+            long now = clock.millis();
+            for (String[] w : watch.onSettled(reservation.agent, reservation.intentName, costNanos, now, reservation.limits, reported)) {
+                Map<String, String> fields = new LinkedHashMap<>();
+                fields.put("reason", w[0]);
+                fields.put("limit", w[2]);
+                fields.put("limit_value", w[3]);
+                fields.put("spent", w[4]);
+                fields.put("projected_at", w[5]);
+                raiseLater(new AlertEvent(now, w[0].equals("anomaly") ? "anomaly" : "alert", reservation.agent,
+                        reservation.intentName, reservation.team, w[1], fields));
+            }
         } finally {
             lock.unlock();
+            flushEvents();
         }
     }
 
-    private record Scoped(String scope, Limit limit, WindowCounter counter) {
+    /** Raises one alert per limit and window when its use first crosses the agent's {@code alert_at}. */
+    private void checkThresholds(Reservation reservation) {
+        if (reservation.alertAt == null) {
+            return;
+        }
+        long now = clock.millis();
+        for (ScopedLimit s : reservation.limits) {
+            if (s.limit().kind() == Limit.Kind.INTENTS) {
+                continue;
+            }
+            long threshold = new BigDecimal(s.limit().units()).multiply(reservation.alertAt)
+                    .setScale(0, RoundingMode.CEILING).longValue();
+            long used = s.used();
+            if (used >= threshold && reported.add("threshold|" + s.scope() + "|" + s.limit().key() + "|" + s.counter().startMs)) {
+                boolean cost = s.limit().kind() == Limit.Kind.COST;
+                String value = cost ? dollars(s.limit().units()) : Long.toString(s.limit().units());
+                String spent = cost ? dollars(used) : Long.toString(used);
+                String percent = reservation.alertAt.movePointRight(2).stripTrailingZeros().toPlainString();
+                Map<String, String> fields = new LinkedHashMap<>();
+                fields.put("reason", "threshold");
+                fields.put("scope", s.scope());
+                fields.put("limit", s.limit().key());
+                fields.put("limit_value", value);
+                fields.put("spent", spent);
+                fields.put("alert_at", reservation.alertAt.toPlainString());
+                fields.put("resets_at", Instant.ofEpochMilli(s.counter().endMs).toString());
+                raiseLater(new AlertEvent(now, "alert", reservation.agent, reservation.intentName, reservation.team,
+                        s.scope() + " has used " + percent + "% of " + s.limit().key() + " (" + (cost ? "$" : "") + spent
+                                + " of " + (cost ? "$" : "") + value + "); resets " + Instant.ofEpochMilli(s.counter().endMs),
+                        fields));
+            }
+        }
     }
 
-    private void collect(List<Scoped> out, String key, String scope, WindowLimits limits, long now, ZoneId zone) {
+    private void collect(List<ScopedLimit> out, String key, String scope, WindowLimits limits, long now, ZoneId zone) {
         for (Limit limit : limits.all()) {
-            out.add(new Scoped(scope, limit, counter(key, limit.window(), now, zone)));
+            out.add(new ScopedLimit(scope, limit, counter(key, limit.window(), now, zone)));
         }
     }
 
@@ -353,18 +436,18 @@ public final class Budgets {
         return counter;
     }
 
-    private static Admission.Refused refusal(String code, Scoped s, long used, WindowCounter c) {
-        boolean cost = s.limit.kind() == Limit.Kind.COST;
-        String value = cost ? dollars(s.limit.units()) : s.limit.value().toPlainString();
+    private static Admission.Refused refusal(String code, ScopedLimit s, long used, WindowCounter c) {
+        boolean cost = s.limit().kind() == Limit.Kind.COST;
+        String value = cost ? dollars(s.limit().units()) : s.limit().value().toPlainString();
         String spent = cost ? dollars(used) : Long.toString(used);
         String resets = Instant.ofEpochMilli(c.endMs).toString();
-        long held = s.limit.kind() == Limit.Kind.COST ? c.reservedCost : s.limit.kind() == Limit.Kind.TOKENS ? c.reservedTokens : 0;
-        boolean heldInFlight = held > 0 && used < s.limit.units();
-        String message = "tollgate: " + s.scope + " is over " + s.limit.key() + " ("
+        long held = s.limit().kind() == Limit.Kind.COST ? c.reservedCost : s.limit().kind() == Limit.Kind.TOKENS ? c.reservedTokens : 0;
+        boolean heldInFlight = held > 0 && used < s.limit().units();
+        String message = "tollgate: " + s.scope() + " is over " + s.limit().key() + " ("
                 + (cost ? "spent $" + spent + " of $" + value : spent + " of " + value)
                 + (heldInFlight ? (cost ? ", $" + dollars(held) : ", " + held) + " held by calls in flight" : "")
                 + "); resets " + resets;
-        return new Admission.Refused(code, s.scope, s.limit.key(), value, spent, c.endMs, message, heldInFlight);
+        return new Admission.Refused(code, s.scope(), s.limit().key(), value, spent, c.endMs, message, heldInFlight);
     }
 
     /** Exact dollars with at least two decimals, no sign: {@code 50.0213}, {@code 50.00}. */

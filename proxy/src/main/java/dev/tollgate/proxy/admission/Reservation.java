@@ -17,6 +17,20 @@ public final class Reservation {
     final long cost;
     final long tokens;
     boolean settled;
+    String agent;
+    String intentName;
+    String team;
+    java.math.BigDecimal alertAt;
+    List<ScopedLimit> limits = List.of();
+
+    /** What settling needs to raise threshold, projection and spike alerts. */
+    void watched(String agentName, String intent, String teamName, java.math.BigDecimal alertFraction, List<ScopedLimit> scoped) {
+        this.agent = agentName;
+        this.intentName = intent;
+        this.team = teamName;
+        this.alertAt = alertFraction;
+        this.limits = List.copyOf(scoped);
+    }
 
     Reservation(List<WindowCounter> counters, long[] windowStarts, IntentCounter intent, long cost, long tokens) {
         this.counters = counters;

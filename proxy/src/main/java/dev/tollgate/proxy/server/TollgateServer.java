@@ -6,7 +6,8 @@ import dev.tollgate.config.Window;
 import dev.tollgate.proxy.admin.AdminApi;
 import dev.tollgate.proxy.admission.Budgets;
 import dev.tollgate.proxy.admission.Gate;
-import dev.tollgate.proxy.admission.LedgerBudgetEvents;
+import dev.tollgate.proxy.alerts.AlertEvent;
+import dev.tollgate.proxy.alerts.Alerts;
 import dev.tollgate.proxy.http.JsonStrings;
 import dev.tollgate.proxy.metering.CallRecordSink;
 import dev.tollgate.proxy.metering.LedgerCallSink;
@@ -52,14 +53,17 @@ public final class TollgateServer implements AutoCloseable {
     private final AdminApi admin;
     private final Channel serverChannel;
     private final Gate gate;
+    private final Alerts alerts;
     private ConfigWatcher watcher;
 
     /** Past this many unwritten ledger rows, admission of new calls slows down until the writer catches up. */
     static final int MAX_LEDGER_BACKLOG = 200_000;
 
     private TollgateServer(TollgateConfig config, Transport transport, EventLoopGroup boss, EventLoopGroup workers,
-            UpstreamConnectionPool pool, Metering metering, Ledger ledger, AdminApi admin, Gate gate, Channel serverChannel) {
+            UpstreamConnectionPool pool, Metering metering, Ledger ledger, AdminApi admin, Gate gate, Alerts alerts,
+            Channel serverChannel) {
         this.gate = gate;
+        this.alerts = alerts;
         this.config = config;
         this.transport = transport;
         this.boss = boss;
@@ -99,10 +103,12 @@ public final class TollgateServer implements AutoCloseable {
             throw e;
         }
         metering.watchLedger(() -> ledger.backlog() > MAX_LEDGER_BACKLOG);
-        metering.recordEventsTo((tsMs, agent, intent, model) -> ledger.append(new EventRow(tsMs, agent, intent,
-                "unpriced_model", "{\"model\":" + JsonStrings.quote(model) + ",\"policy\":\"allow\"}")));
+        Alerts alerts = new Alerts(ledger, config.alerts().webhookUrl());
+        metering.recordEventsTo((tsMs, agent, intent, model) -> alerts.raise(new AlertEvent(tsMs, "unpriced_model", agent,
+                intent, null, "model '" + model + "' has no price; its calls are metered at $0 (pricing.unknown_model: allow)",
+                java.util.Map.of("model", model, "policy", "allow"))));
         Clock clock = Clock.systemUTC();
-        Budgets budgets = new Budgets(config, clock, new LedgerBudgetEvents(ledger));
+        Budgets budgets = new Budgets(config, clock, alerts::raise);
         Gate gate = new Gate(config, budgets);
         try {
             seed(budgets, ledger, config, clock);
@@ -111,7 +117,7 @@ public final class TollgateServer implements AutoCloseable {
             ledger.close();
             throw e;
         }
-        AdminApi admin = new AdminApi(ledger, gate, config.timeZone(), clock);
+        AdminApi admin = new AdminApi(ledger, gate, alerts, config.timeZone(), clock);
         Transport transport = Transport.detect();
         EventLoopGroup boss = transport.newEventLoopGroup(1);
         EventLoopGroup workers = transport.newEventLoopGroup(0);
@@ -128,16 +134,16 @@ public final class TollgateServer implements AutoCloseable {
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();
-            TollgateServer server = new TollgateServer(config, transport, boss, workers, pool, metering, ledger, admin, gate, channel);
-            if (config.alerts().webhookUrl() != null || config.loopDetection().configured()) {
-                log.warn("alerts.webhook_url and loop_detection are read and checked, but this version does not act"
-                        + " on them yet: no webhook is posted and no loop is detected");
+            TollgateServer server = new TollgateServer(config, transport, boss, workers, pool, metering, ledger, admin, gate, alerts, channel);
+            if (config.loopDetection().configured()) {
+                log.warn("loop_detection is read and checked, but this version does not act on it yet");
             }
             log.info("Tollgate listening on {} ({}), forwarding /v1/* to {}, ledger {}", server.address(),
                     transport.name().toLowerCase(), config.upstream().baseUrl(), config.storage().path());
             return server;
         } catch (Exception e) {
             // Bind failures arrive as checked native exceptions too: nothing may be left running.
+            alerts.close();
             pool.close();
             metering.close();
             admin.close();
@@ -227,6 +233,7 @@ public final class TollgateServer implements AutoCloseable {
         // Order matters: no more calls, then the last counted ones, then every queued row to disk.
         metering.close();
         admin.close();
+        alerts.close();
         ledger.close();
         log.info("Tollgate stopped");
     }

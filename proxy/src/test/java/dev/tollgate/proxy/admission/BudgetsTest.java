@@ -6,6 +6,7 @@ import dev.tollgate.config.ConfigLoader;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.pricing.ModelPrice;
 import dev.tollgate.pricing.PriceTable;
+import dev.tollgate.proxy.alerts.AlertEvent;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -43,22 +44,19 @@ class BudgetsTest {
         }
     }
 
-    private final List<Admission.Refused> blocked = new ArrayList<>();
-    private final List<Admission.Refused> alerts = new ArrayList<>();
+    private final List<AlertEvent> events = new ArrayList<>();
 
     private Budgets budgets(String yaml, TestClock clock) throws Exception {
         TollgateConfig config = new ConfigLoader(name -> null).parse(yaml);
-        return new Budgets(config, clock, new Budgets.Events() {
-            @Override
-            public void alert(long tsMs, String agent, String intent, Admission.Refused breach) {
-                alerts.add(breach);
-            }
+        return new Budgets(config, clock, events::add);
+    }
 
-            @Override
-            public void blocked(long tsMs, String agent, String intent, Admission.Refused refusal) {
-                blocked.add(refusal);
-            }
-        });
+    private List<AlertEvent> events(String kind) {
+        return events.stream().filter(e -> e.kind().equals(kind)).toList();
+    }
+
+    private List<AlertEvent> alerts(String reason) {
+        return events.stream().filter(e -> reason.equals(e.fields().get("reason"))).toList();
     }
 
     /** Admits one unpriced call and settles it at {@code costNanos}; returns the admission. */
@@ -140,7 +138,7 @@ class BudgetsTest {
         Admission c = spend(budgets, "c", 0);
         assertThat(((Admission.Refused) c).scope()).isEqualTo("the global budget");
         assertThat(((Admission.Refused) spend(budgets, "someone-new", 0)).scope()).isEqualTo("the global budget");
-        assertThat(blocked).extracting(Admission.Refused::scope).containsExactly("team 'support'", "the global budget");
+        assertThat(events("blocked")).extracting(e -> e.fields().get("scope")).containsExactly("team 'support'", "the global budget");
     }
 
     @Test
@@ -184,6 +182,73 @@ class BudgetsTest {
         for (int i = 0; i < 3; i++) {
             assertThat(budgets.admit("watcher", null, 0, -1, null, false)).isInstanceOf(Admission.Admitted.class);
         }
-        assertThat(alerts).as("one alert per limit and window, not one per call").hasSize(1);
+        assertThat(events("alert")).as("one alert per limit and window, not one per call").hasSize(1);
+    }
+
+    @Test
+    void alertAtRaisesOneAlertPerLimitAndWindow() throws Exception {
+        TestClock clock = new TestClock("2026-11-22T12:00:00Z");
+        Budgets budgets = budgets("agents:\n  a: {max_cost_per_day_usd: 10, alert_at: 0.8}\n", clock);
+
+        spend(budgets, "a", 7_000_000_000L);
+        assertThat(alerts("threshold")).isEmpty();
+        spend(budgets, "a", 1_000_000_000L);
+        spend(budgets, "a", 500_000_000L);
+        assertThat(alerts("threshold")).singleElement().satisfies(e -> {
+            assertThat(e.message()).isEqualTo("agent 'a' has used 80% of max_cost_per_day_usd ($8.00 of $10.00); resets 2026-11-23T00:00:00Z");
+            assertThat(e.fields()).containsEntry("limit", "max_cost_per_day_usd").containsEntry("spent", "8.00");
+        });
+        clock.now = Instant.parse("2026-11-23T00:00:00Z");
+        spend(budgets, "a", 8_000_000_000L);
+        assertThat(alerts("threshold")).as("a new window, a new alert").hasSize(2);
+    }
+
+    @Test
+    void theRunawayNightIsProjectedWithinTwentyMinutes() throws Exception {
+        // 50 loop iterations an hour, 4 calls of $0.03 each: $6 an hour against a $50 daily cap.
+        TestClock clock = new TestClock("2026-11-22T01:00:00Z");
+        Budgets budgets = budgets("agents:\n  looper: {max_cost_per_day_usd: 50}\n", clock);
+        long iterationMs = 3_600_000L / 50;
+        Instant start = clock.now;
+        Instant projectedAt = null;
+        for (int iteration = 0; iteration < 50 && projectedAt == null; iteration++) {
+            for (int call = 0; call < 4; call++) {
+                clock.now = start.plusMillis(iteration * iterationMs + call * 1_000L);
+                spend(budgets, "looper", 30_000_000L);
+                if (!alerts("projection").isEmpty()) {
+                    projectedAt = clock.now;
+                    break;
+                }
+            }
+        }
+
+        assertThat(projectedAt).as("a projection alert was raised").isNotNull();
+        assertThat(java.time.Duration.between(start, projectedAt)).isLessThan(java.time.Duration.ofMinutes(20));
+        AlertEvent alert = alerts("projection").get(0);
+        assertThat(alert.message()).startsWith("agent 'looper' is projected to reach $50.00 of max_cost_per_day_usd at ")
+                .contains("/h over the last 15 minutes");
+        System.out.println("runaway night: " + alert.message() + ", raised after "
+                + java.time.Duration.between(start, projectedAt).toMinutes() + " simulated minutes");
+    }
+
+    @Test
+    void anIntentCostingTenTimesTheMedianIsAnAnomaly() throws Exception {
+        TestClock clock = new TestClock("2026-11-22T12:00:00Z");
+        Budgets budgets = budgets("agents:\n  a: {max_cost_per_month_usd: 1000}\n", clock);
+        for (int i = 0; i < 6; i++) {
+            settle(budgets, "a", "task-" + i, 10_000_000L);
+        }
+        settle(budgets, "a", "task-big", 50_000_000L);
+        settle(budgets, "a", "task-big", 60_000_000L);
+
+        assertThat(events("anomaly")).singleElement().satisfies(e -> {
+            assertThat(e.intent()).isEqualTo("task-big");
+            assertThat(e.message()).contains("more than 10 times the agent's median intent ($0.01)");
+        });
+    }
+
+    private static void settle(Budgets budgets, String agent, String intent, long costNanos) {
+        Admission admission = budgets.admit(agent, intent, 0, -1, null, false);
+        budgets.settle(((Admission.Admitted) admission).reservation(), costNanos, 0);
     }
 }
