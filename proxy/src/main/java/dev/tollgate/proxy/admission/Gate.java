@@ -24,6 +24,7 @@ public final class Gate {
     }
 
     private final Budgets budgets;
+    private volatile LoopDetector loops;
     private final java.util.concurrent.ConcurrentHashMap<String, java.util.Set<io.netty.channel.Channel>> inFlight =
             new java.util.concurrent.ConcurrentHashMap<>();
     private volatile TollgateConfig config;
@@ -43,8 +44,15 @@ public final class Gate {
             }
         });
         this.agentByKey = keys;
+        if (config == null || !newConfig.loopDetection().equals(config.loopDetection())) {
+            this.loops = new LoopDetector(newConfig.loopDetection());
+        }
         this.config = newConfig;
         budgets.reconfigure(newConfig);
+    }
+
+    public LoopDetector loops() {
+        return loops;
     }
 
     public Budgets budgets() {

@@ -84,12 +84,27 @@ public final class Metering implements AutoCloseable {
         }
     }
 
-    /** Where metering's events go (the ledger's {@code events} table). */
+    /** Where metering's events go (the ledger's {@code events} table, the log, the webhook). */
     public interface EventSink {
         void unpricedModel(long tsMs, String agent, String intent, String model);
+
+        void loop(long tsMs, String agent, String intent, String team, String message, boolean blocked);
     }
 
-    private volatile EventSink events = (tsMs, agent, intent, model) -> { };
+    private volatile EventSink events = new EventSink() {
+        @Override
+        public void unpricedModel(long tsMs, String agent, String intent, String model) {
+        }
+
+        @Override
+        public void loop(long tsMs, String agent, String intent, String team, String message, boolean blocked) {
+        }
+    };
+
+    /** Raises the {@code loop} event of a detected loop (once per loop and window). */
+    public void loopDetected(String agent, String intent, String team, String message, boolean blocked) {
+        events.loop(clock.millis(), agent, intent, team, message, blocked);
+    }
 
     public void recordEventsTo(EventSink sink) {
         this.events = sink;

@@ -4,6 +4,7 @@ import dev.tollgate.config.IdentityConfig;
 import dev.tollgate.proxy.admin.AdminApi;
 import dev.tollgate.proxy.admission.Admission;
 import dev.tollgate.proxy.admission.Gate;
+import dev.tollgate.proxy.admission.LoopDetector;
 import dev.tollgate.proxy.http.RefusalResponse;
 import dev.tollgate.proxy.http.ErrorResponse;
 import dev.tollgate.proxy.http.TollgateHeaders;
@@ -207,6 +208,20 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             response.headers().set(TollgateHeaders.AGENT, agentId);
             respond(response, keepAlive);
             return;
+        }
+        if (meter.producesOutput() || meter.promptTokenBound() > 0) {
+            LoopDetector.Loop loop = gate.loops().check(agentId,
+                    new io.netty.buffer.ByteBufInputStream(meter.request().content().duplicate()), System.currentTimeMillis());
+            if (loop != null && loop.firstReport()) {
+                metering.loopDetected(agentId, intent, caller.team(), loop.message(), loop.block());
+            }
+            if (loop != null && loop.block()) {
+                meter.request().release();
+                meter.refused(HttpResponseStatus.TOO_MANY_REQUESTS.code());
+                respond(RefusalResponse.of(loop.refusal(agentId), agentId, intent, System.currentTimeMillis(), ctx.alloc(),
+                        keepAlive), keepAlive);
+                return;
+            }
         }
         Admission admission = gate.budgets().admit(agentId, intent, meter.promptTokenBound(), meter.requestedOutputCap(),
                 meter.price(), meter.producesOutput());

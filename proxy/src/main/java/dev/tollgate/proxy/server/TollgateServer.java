@@ -104,9 +104,20 @@ public final class TollgateServer implements AutoCloseable {
         }
         metering.watchLedger(() -> ledger.backlog() > MAX_LEDGER_BACKLOG);
         Alerts alerts = new Alerts(ledger, config.alerts().webhookUrl());
-        metering.recordEventsTo((tsMs, agent, intent, model) -> alerts.raise(new AlertEvent(tsMs, "unpriced_model", agent,
-                intent, null, "model '" + model + "' has no price; its calls are metered at $0 (pricing.unknown_model: allow)",
-                java.util.Map.of("model", model, "policy", "allow"))));
+        metering.recordEventsTo(new Metering.EventSink() {
+            @Override
+            public void unpricedModel(long tsMs, String agent, String intent, String model) {
+                alerts.raise(new AlertEvent(tsMs, "unpriced_model", agent, intent, null, "model '" + model
+                        + "' has no price; its calls are metered at $0 (pricing.unknown_model: allow)",
+                        java.util.Map.of("model", model, "policy", "allow")));
+            }
+
+            @Override
+            public void loop(long tsMs, String agent, String intent, String team, String message, boolean blocked) {
+                alerts.raise(new AlertEvent(tsMs, "loop", agent, intent, team, message + (blocked ? "; repeats are refused" : ""),
+                        java.util.Map.of("action", blocked ? "block" : "alert")));
+            }
+        });
         Clock clock = Clock.systemUTC();
         Budgets budgets = new Budgets(config, clock, alerts::raise);
         Gate gate = new Gate(config, budgets);
@@ -135,9 +146,6 @@ public final class TollgateServer implements AutoCloseable {
                     .sync()
                     .channel();
             TollgateServer server = new TollgateServer(config, transport, boss, workers, pool, metering, ledger, admin, gate, alerts, channel);
-            if (config.loopDetection().configured()) {
-                log.warn("loop_detection is read and checked, but this version does not act on it yet");
-            }
             log.info("Tollgate listening on {} ({}), forwarding /v1/* to {}, ledger {}", server.address(),
                     transport.name().toLowerCase(), config.upstream().baseUrl(), config.storage().path());
             return server;

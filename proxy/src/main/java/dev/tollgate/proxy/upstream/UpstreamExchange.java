@@ -245,6 +245,9 @@ public final class UpstreamExchange {
 
     private void finish(HttpContent last) {
         end();
+        // Settle the budget before the agent can see the end of the response: its next call, perhaps on
+        // another connection and event loop, must find this one's reservation already replaced by its cost.
+        meter.complete(0, CallMeter.Ending.COMPLETED);
         var written = agent.writeAndFlush(last);
         if (providerKeepAlive) {
             pool.release(provider);
@@ -254,7 +257,6 @@ public final class UpstreamExchange {
         if (closeAgentAfterResponse) {
             written.addListener(ChannelFutureListener.CLOSE);
         }
-        meter.complete(0, CallMeter.Ending.COMPLETED);
         completion.exchangeFinished(this);
     }
 
