@@ -5,6 +5,9 @@ import java.math.BigDecimal;
 /** Range checks shared by the limit records. */
 final class Limits {
 
+    /** The largest amount nano-dollars in a long can hold, rounded down to a whole billion. */
+    static final BigDecimal MAX_DOLLARS = BigDecimal.valueOf(9_000_000_000L);
+
     private Limits() {
     }
 
@@ -17,6 +20,9 @@ final class Limits {
         }
         if (value.stripTrailingZeros().scale() > 9) {
             throw new InvalidValueException(key, "has more than nine decimals (Tollgate counts in nano-dollars)");
+        }
+        if (value.compareTo(MAX_DOLLARS) > 0) {
+            throw new InvalidValueException(key, "must be at most " + MAX_DOLLARS.toPlainString() + " dollars");
         }
     }
 

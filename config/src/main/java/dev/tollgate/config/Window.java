@@ -34,8 +34,13 @@ public enum Window {
         ZonedDateTime end = switch (this) {
             case MINUTE -> local.truncatedTo(ChronoUnit.MINUTES).plusMinutes(1);
             case HOUR -> {
-                // Hours are real hours: the instant one hour after this hour's start, whatever the offset does.
-                yield ZonedDateTime.ofInstant(start(now, zone).plus(1, ChronoUnit.HOURS), zone);
+                // An hour after this hour's start; where a half-hour DST shift (Lord Howe) makes that not
+                // later than now, the window runs to the next half hour instead, so it always ends after now.
+                Instant next = start(now, zone).plus(1, ChronoUnit.HOURS);
+                while (!next.isAfter(now)) {
+                    next = next.plus(30, ChronoUnit.MINUTES);
+                }
+                yield ZonedDateTime.ofInstant(next, zone);
             }
             case DAY -> local.toLocalDate().plusDays(1).atStartOfDay(zone);
             case WEEK -> local.toLocalDate().with(TemporalAdjusters.next(DayOfWeek.MONDAY)).atStartOfDay(zone);

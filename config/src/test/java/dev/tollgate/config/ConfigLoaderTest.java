@@ -244,6 +244,8 @@ class ConfigLoaderTest {
                 .asString().startsWith("defaults.team: ");
         assertThat(problemsOf(() -> loader.parse("agents:\n  a: {action_on_breach: shout}\n")).problems())
                 .containsExactly("agents.a.action_on_breach: must be block or alert, got 'shout'");
+        assertThat(problemsOf(() -> loader.parse("global:\n  max_cost_per_day_usd: 10000000000\n")).problems())
+                .singleElement().asString().startsWith("global.max_cost_per_day_usd: must be at most 9000000000 dollars");
         assertThat(problemsOf(() -> loader.parse("global:\n  max_cost_per_day_usd: 0.0000000001\n")).problems())
                 .singleElement().asString().startsWith("global.max_cost_per_day_usd: has more than nine decimals");
     }

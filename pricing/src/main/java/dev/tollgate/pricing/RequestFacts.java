@@ -15,13 +15,14 @@ import java.io.InputStream;
  * @param model the {@code model} field, or null when absent or not a string
  * @param streamOptions whether the body has a {@code stream_options} key (of any value)
  * @param validJson false when the body is not a JSON object: such a call is passed on and counted as is
- * @param outputCap the smallest of {@code max_tokens}, {@code max_completion_tokens}, {@code max_output_tokens}, or -1
+ * @param outputCap the last of {@code max_tokens}, {@code max_completion_tokens}, {@code max_output_tokens}, or -1
+ * @param choices how many completions the call asks for ({@code n}, {@code best_of}): each may use the cap
  */
 public record RequestFacts(String model, boolean stream, boolean streamOptions, boolean includeUsage, boolean validJson,
-        long outputCap) {
+        long outputCap, int choices) {
 
     private static final JsonFactory JSON = new JsonFactory();
-    public static final RequestFacts NOT_JSON = new RequestFacts(null, false, false, false, false, -1);
+    public static final RequestFacts NOT_JSON = new RequestFacts(null, false, false, false, false, -1, 1);
 
     public static RequestFacts scan(InputStream body) {
         try (JsonParser parser = JSON.createParser(body)) {
@@ -33,6 +34,7 @@ public record RequestFacts(String model, boolean stream, boolean streamOptions, 
             boolean streamOptions = false;
             boolean includeUsage = false;
             long outputCap = -1;
+            int choices = 1;
             JsonToken token;
             while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
                 String name = parser.currentName();
@@ -41,8 +43,12 @@ public record RequestFacts(String model, boolean stream, boolean streamOptions, 
                     case "model" -> model = value == JsonToken.VALUE_STRING ? parser.getText() : null;
                     case "stream" -> stream = value == JsonToken.VALUE_TRUE;
                     case "max_tokens", "max_completion_tokens", "max_output_tokens" -> {
-                        if (value == JsonToken.VALUE_NUMBER_INT && parser.getLongValue() > 0) {
-                            outputCap = outputCap < 0 ? parser.getLongValue() : Math.min(outputCap, parser.getLongValue());
+                        // The last one wins, as it does for the provider's JSON parser.
+                        outputCap = value == JsonToken.VALUE_NUMBER_INT && parser.getLongValue() > 0 ? parser.getLongValue() : -1;
+                    }
+                    case "n", "best_of" -> {
+                        if (value == JsonToken.VALUE_NUMBER_INT && parser.getIntValue() > 1) {
+                            choices = Math.max(choices, Math.min(parser.getIntValue(), 128));
                         }
                     }
                     case "stream_options" -> {
@@ -56,7 +62,7 @@ public record RequestFacts(String model, boolean stream, boolean streamOptions, 
                     default -> parser.skipChildren();
                 }
             }
-            return token == JsonToken.END_OBJECT ? new RequestFacts(model, stream, streamOptions, includeUsage, true, outputCap) : NOT_JSON;
+            return token == JsonToken.END_OBJECT ? new RequestFacts(model, stream, streamOptions, includeUsage, true, outputCap, choices) : NOT_JSON;
         } catch (IOException | RuntimeException e) {
             return NOT_JSON;
         }

@@ -165,7 +165,7 @@ class ResponseMeterTest {
                 .getBytes(StandardCharsets.UTF_8);
         RequestFacts facts = RequestFacts.scan(new java.io.ByteArrayInputStream(body));
 
-        assertThat(facts).isEqualTo(new RequestFacts("gpt-4o", true, false, false, true, -1));
+        assertThat(facts).isEqualTo(new RequestFacts("gpt-4o", true, false, false, true, -1, 1));
         assertThat(facts.needsUsageInjection(Endpoint.CHAT_COMPLETIONS)).isTrue();
         assertThat(facts.needsUsageInjection(Endpoint.RESPONSES)).isFalse();
         byte[] injected = UsageInjection.inject(body, facts);

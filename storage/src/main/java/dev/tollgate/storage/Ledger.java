@@ -122,7 +122,7 @@ public final class Ledger implements AutoCloseable {
             Map<String, Spend> byTeam = new HashMap<>();
             Spend global = Spend.ZERO;
             String scopes = "SELECT agent, team, SUM(cost_nanos), COUNT(*), SUM(input_tokens + output_tokens)"
-                    + " FROM calls WHERE ts_ms >= ? GROUP BY agent, team";
+                    + " FROM calls WHERE ts_ms >= ? AND refused = 0 GROUP BY agent, team";
             try (PreparedStatement statement = connection.prepareStatement(scopes)) {
                 statement.setLong(1, sinceMs);
                 try (ResultSet rs = statement.executeQuery()) {
@@ -137,20 +137,21 @@ public final class Ledger implements AutoCloseable {
                 }
             }
             Map<String, Spend> byIntent = new HashMap<>();
-            String intents = "SELECT intent, SUM(cost_nanos), COUNT(*), SUM(input_tokens + output_tokens) FROM calls"
-                    + " WHERE intent IN (SELECT DISTINCT intent FROM calls WHERE ts_ms >= ? AND intent IS NOT NULL)"
-                    + " GROUP BY intent";
+            String intents = "SELECT agent, intent, SUM(cost_nanos), COUNT(*), SUM(input_tokens + output_tokens) FROM calls"
+                    + " WHERE refused = 0 AND intent IN (SELECT DISTINCT intent FROM calls WHERE ts_ms >= ? AND intent IS NOT NULL)"
+                    + " GROUP BY agent, intent";
             try (PreparedStatement statement = connection.prepareStatement(intents)) {
                 statement.setLong(1, sinceMs);
                 try (ResultSet rs = statement.executeQuery()) {
                     while (rs.next()) {
-                        byIntent.put(rs.getString(1), new Spend(rs.getLong(2), rs.getLong(3), rs.getLong(4)));
+                        byIntent.put(SpendSnapshot.intentKey(rs.getString(1), rs.getString(2)),
+                                new Spend(rs.getLong(3), rs.getLong(4), rs.getLong(5)));
                     }
                 }
             }
             Map<String, Long> started = new HashMap<>();
             String firstCalls = "SELECT agent, COUNT(*) FROM (SELECT agent, intent, MIN(ts_ms) AS first_ms FROM calls"
-                    + " WHERE intent IS NOT NULL GROUP BY agent, intent) WHERE first_ms >= ? GROUP BY agent";
+                    + " WHERE intent IS NOT NULL AND refused = 0 GROUP BY agent, intent) WHERE first_ms >= ? GROUP BY agent";
             try (PreparedStatement statement = connection.prepareStatement(firstCalls)) {
                 statement.setLong(1, sinceMs);
                 try (ResultSet rs = statement.executeQuery()) {

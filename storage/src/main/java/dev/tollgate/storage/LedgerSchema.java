@@ -57,7 +57,12 @@ final class LedgerSchema {
             )""",
             """
             CREATE VIEW IF NOT EXISTS calls_usd AS
-              SELECT *, cost_nanos / 1000000000.0 AS cost_usd FROM calls"""));
+              SELECT *, cost_nanos / 1000000000.0 AS cost_usd FROM calls"""),
+            // Version 2: calls Tollgate refused itself (a budget 429, an unpriced model) are told apart from
+            // the provider's own errors, so a restart rebuilds budgets from admitted calls only.
+            List.of("ALTER TABLE calls ADD COLUMN refused INTEGER NOT NULL DEFAULT 0 CHECK (refused IN (0, 1))",
+                    "DROP VIEW IF EXISTS calls_usd",
+                    "CREATE VIEW calls_usd AS SELECT *, cost_nanos / 1000000000.0 AS cost_usd FROM calls"));
 
     static final int CURRENT_VERSION = MIGRATIONS.size();
 

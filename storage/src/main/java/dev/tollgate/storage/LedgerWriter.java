@@ -27,7 +27,7 @@ final class LedgerWriter implements Runnable {
 
     private static final String INSERT_CALL = "INSERT INTO calls (ts_ms, agent, intent, team, endpoint, model, status,"
             + " streamed, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_nanos, usage_source,"
-            + " latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            + " latency_ms, refused) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     private static final String INSERT_EVENT = "INSERT INTO events (ts_ms, agent, intent, kind, detail) VALUES (?, ?, ?, ?, ?)";
     private static final String UPSERT_STATE = "INSERT INTO agent_state (agent, paused, reason, ts_ms) VALUES (?, ?, ?, ?)"
             + " ON CONFLICT (agent) DO UPDATE SET paused = excluded.paused, reason = excluded.reason, ts_ms = excluded.ts_ms";
@@ -115,7 +115,7 @@ final class LedgerWriter implements Runnable {
                     commitMonitor.notifyAll();
                 }
                 return;
-            } catch (SQLException e) {
+            } catch (SQLException | RuntimeException e) {
                 rollbackQuietly();
                 log.error("ledger commit of {} row(s) failed, retrying in {} ms: {}", batch.size(), backoff, e.getMessage());
                 Thread.sleep(backoff);
@@ -175,6 +175,7 @@ final class LedgerWriter implements Runnable {
         statement.setLong(13, call.costNanos());
         statement.setString(14, call.usageSource());
         statement.setLong(15, call.latencyMs());
+        statement.setInt(16, call.refused() ? 1 : 0);
     }
 
     private void rollbackQuietly() {

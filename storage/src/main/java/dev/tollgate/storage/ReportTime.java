@@ -36,12 +36,16 @@ public final class ReportTime {
         }
         Matcher span = SPAN.matcher(t);
         if (span.matches()) {
-            long n = Long.parseLong(span.group(1));
-            return switch (span.group(2)) {
-                case "d" -> now.minusSeconds(n * 86_400);
-                case "h" -> now.minusSeconds(n * 3_600);
-                default -> now.minusSeconds(n * 60);
-            };
+            try {
+                long n = Long.parseLong(span.group(1));
+                return switch (span.group(2)) {
+                    case "d" -> now.minusSeconds(Math.multiplyExact(n, 86_400L));
+                    case "h" -> now.minusSeconds(Math.multiplyExact(n, 3_600L));
+                    default -> now.minusSeconds(Math.multiplyExact(n, 60L));
+                };
+            } catch (ArithmeticException | java.time.DateTimeException | NumberFormatException e) {
+                throw new IllegalArgumentException("'" + text + "' reaches too far back");
+            }
         }
         try {
             if (t.length() == 10) {

@@ -20,7 +20,7 @@ class LedgerTest {
 
     static CallRow call(long tsMs, String agent, String intent, String team, long costNanos) {
         return new CallRow(tsMs, agent, intent, team, "/v1/chat/completions", "gpt-4o-2024-08-06", 200, false,
-                100, 20, 50, 0, costNanos, "reported", 12);
+                100, 20, 50, 0, costNanos, "reported", 12, false);
     }
 
     private long count(Path file, String sql) throws SQLException {
@@ -96,6 +96,43 @@ class LedgerTest {
     }
 
     @Test
+    void aVersionOneFileGainsTheRefusedColumnAndKeepsItsRows() throws Exception {
+        Path file = dir.resolve("v1.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE calls (id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, agent TEXT NOT NULL, intent TEXT,"
+                    + " team TEXT, endpoint TEXT NOT NULL, model TEXT, status INTEGER NOT NULL, streamed INTEGER NOT NULL DEFAULT 0,"
+                    + " input_tokens INTEGER NOT NULL DEFAULT 0, cached_input_tokens INTEGER NOT NULL DEFAULT 0,"
+                    + " output_tokens INTEGER NOT NULL DEFAULT 0, reasoning_tokens INTEGER NOT NULL DEFAULT 0,"
+                    + " cost_nanos INTEGER NOT NULL DEFAULT 0, usage_source TEXT NOT NULL, latency_ms INTEGER NOT NULL DEFAULT 0)");
+            s.execute("CREATE VIEW calls_usd AS SELECT *, cost_nanos / 1000000000.0 AS cost_usd FROM calls");
+            s.execute("INSERT INTO calls (ts_ms, agent, endpoint, status, cost_nanos, usage_source) VALUES (5, 'old', '/v1/x', 200, 7, 'reported')");
+            s.execute("PRAGMA user_version = 1");
+        }
+
+        try (Ledger ledger = Ledger.open(file)) {
+            assertThat(ledger.spendSince(0).byAgent().get("old")).isEqualTo(new Spend(7, 1, 0));
+        }
+
+        assertThat(count(file, "PRAGMA user_version")).isEqualTo(LedgerSchema.CURRENT_VERSION);
+        assertThat(count(file, "SELECT COUNT(*) FROM calls_usd WHERE refused = 0 AND agent = 'old'")).isEqualTo(1);
+    }
+
+    @Test
+    void refusedCallsDoNotCountAgainstBudgetsAfterARestart() throws Exception {
+        try (Ledger ledger = Ledger.open(dir.resolve("refused.db"))) {
+            ledger.append(call(1_000, "a", "i1", null, 5));
+            ledger.append(new CallRow(1_001, "a", "i2", null, "/v1/chat/completions", "gpt-4o", 429, false, 0, 0, 0, 0, 0,
+                    "none", 0, true));
+            ledger.flush(5, TimeUnit.SECONDS);
+
+            SpendSnapshot spend = ledger.spendSince(0);
+
+            assertThat(spend.byAgent().get("a").requests()).isEqualTo(1);
+            assertThat(spend.intentsStartedByAgent().get("a")).isEqualTo(1);
+        }
+    }
+
+    @Test
     void spendSinceRebuildsAgentTeamIntentAndGlobalSpend() throws Exception {
         try (Ledger ledger = Ledger.open(dir.resolve("s.db"))) {
             ledger.append(call(100, "a", "i1", "support", 5));      // before the window
@@ -110,7 +147,8 @@ class LedgerTest {
             assertThat(spend.byAgent().get("a")).isEqualTo(new Spend(18, 2, 300));
             assertThat(spend.byTeam().get("support")).isEqualTo(new Spend(35, 3, 450));
             assertThat(spend.global()).isEqualTo(new Spend(48, 4, 600));
-            assertThat(spend.byIntent().get("i1")).as("intents are lifetime totals").isEqualTo(new Spend(12, 2, 300));
+            assertThat(spend.byIntent().get(SpendSnapshot.intentKey("a", "i1"))).as("intents are lifetime totals")
+                    .isEqualTo(new Spend(12, 2, 300));
             assertThat(spend.intentsStartedByAgent()).containsEntry("a", 1L).containsEntry("b", 1L).containsEntry("c", 1L);
         }
     }

@@ -147,6 +147,15 @@ public final class Budgets {
      */
     public Admission admit(String agent, String intent, long promptTokens, long outputCap, ModelPrice price,
             boolean producesOutput) {
+        return admit(agent, intent, promptTokens, outputCap, 1, price, producesOutput);
+    }
+
+    /**
+     * As {@link #admit(String, String, long, long, ModelPrice, boolean)}, for a call asking for several
+     * completions ({@code n}): each may use the whole output cap.
+     */
+    public Admission admit(String agent, String intent, long promptTokens, long outputCap, int choices, ModelPrice price,
+            boolean producesOutput) {
         TollgateConfig cfg = config;
         AgentPolicy policy = cfg.policyOf(agent);
         long now = clock.millis();
@@ -167,13 +176,16 @@ public final class Budgets {
                         cfg.teams().getOrDefault(policy.team(), WindowLimits.NONE), now, zone);
             }
             collect(limits, "global", "the global budget", cfg.global(), now, zone);
-            IntentCounter intentCounter = intent == null ? null : intents.get(intent);
+            String intentKey = intent == null ? null : SpendSnapshot.intentKey(agent, intent);
+            IntentCounter intentCounter = intent == null ? null : intents.get(intentKey);
             boolean newIntent = intent != null && intentCounter == null;
 
             long defaultOutput = cfg.limits().defaultOutputTokens();
             long wantedOutput = !producesOutput ? 0 : outputCap > 0 ? outputCap : defaultOutput;
             long allowedOutput = wantedOutput;
             long remainingCost = Long.MAX_VALUE;
+            boolean outputBounded = false;
+            int n = Math.max(1, choices);
             Admission.Refused breach = null;
 
             for (ScopedLimit s : limits) {
@@ -183,11 +195,12 @@ public final class Budgets {
                     case REQUESTS -> c.requests + 1 > value ? refusal("rate_limit_exceeded", s, c.requests, c) : null;
                     case INTENTS -> newIntent && c.intents + 1 > value ? refusal("rate_limit_exceeded", s, c.intents, c) : null;
                     case TOKENS -> {
-                        long left = value - c.tokens - c.reservedTokens - promptTokens;
+                        long left = (value - c.tokens - c.reservedTokens - promptTokens) / n;
                         if (left < (producesOutput ? 1 : 0)) {
                             yield refusal("budget_exceeded", s, c.tokens, c);
                         }
                         allowedOutput = Math.min(allowedOutput, left);
+                        outputBounded = true;
                         yield null;
                     }
                     case COST -> {
@@ -200,11 +213,13 @@ public final class Budgets {
                         if (left <= 0 || afford < (producesOutput ? 1 : 0)) {
                             yield refusal("budget_exceeded", s, c.costNanos, c);
                         }
-                        allowedOutput = Math.min(allowedOutput, afford);
+                        allowedOutput = Math.min(allowedOutput, afford == Long.MAX_VALUE ? afford : afford / n);
+                        outputBounded = true;
                         yield null;
                     }
                 };
-                if (found != null && breach == null) {
+                if (found != null && (breach == null || !ownLimit(found) && ownLimit(breach))) {
+                    // A team or global breach outranks the agent's own: action_on_breach cannot wave it through.
                     breach = found;
                 }
             }
@@ -213,7 +228,9 @@ public final class Budgets {
                 if (breach == null && policy.maxCostPerIntentUsd() != null && price != null) {
                     long cap = policy.maxCostPerIntentUsd().movePointRight(9).longValueExact();
                     long left = cap - (intentCounter == null ? 0 : intentCounter.costNanos + intentCounter.reservedCost);
-                    allowedOutput = Math.min(allowedOutput, affordableOutput(price, promptTokens, left));
+                    long afford = affordableOutput(price, promptTokens, left);
+                    allowedOutput = Math.min(allowedOutput, afford == Long.MAX_VALUE ? afford : afford / n);
+                    outputBounded = true;
                     remainingCost = Math.min(remainingCost, cap - (intentCounter == null ? 0 : intentCounter.costNanos));
                 }
             }
@@ -223,7 +240,8 @@ public final class Budgets {
                 if (reported.size() > 50_000) {
                     reported.clear();
                 }
-                if (!alertOnly) {
+                // action_on_breach is the agent's own: a team or global cap stops its calls regardless.
+                if (!alertOnly || !ownLimit(breach)) {
                     if (first) {
                         raiseLater(event(now, "blocked", agent, intent, policy.team(), breach.reason(), breach));
                     }
@@ -235,15 +253,17 @@ public final class Budgets {
                 }
                 allowedOutput = wantedOutput;
             }
-            long reservedOutput = Math.max(0, allowedOutput);
+            long reservedOutput = Math.max(0, allowedOutput) * n;
             long reserveCost = price == null ? 0 : price.cost(new Usage(promptTokens, 0, reservedOutput, 0)).value();
             long reserveTokens = promptTokens + reservedOutput;
-            List<WindowCounter> held = new ArrayList<>(limits.size());
-            for (ScopedLimit s : limits) {
-                if (!held.contains(s.counter())) {
-                    held.add(s.counter());
-                }
+            // Every window of every scope keeps counting, limited or not, so a limit added by a reload
+            // starts from what was really used in its window.
+            List<WindowCounter> held = new ArrayList<>(15);
+            held.addAll(allWindows("agent:" + agent, now, zone));
+            if (policy.team() != null) {
+                held.addAll(allWindows("team:" + policy.team(), now, zone));
             }
+            held.addAll(allWindows("global", now, zone));
             long[] starts = new long[held.size()];
             for (int i = 0; i < held.size(); i++) {
                 WindowCounter c = held.get(i);
@@ -258,12 +278,15 @@ public final class Budgets {
             if (intent != null) {
                 if (intentCounter == null) {
                     intentCounter = new IntentCounter();
-                    intents.put(intent, intentCounter);
+                    intents.put(intentKey, intentCounter);
                 }
                 intentCounter.requests++;
                 intentCounter.reservedCost += reserveCost;
             }
-            long newCap = producesOutput && allowedOutput < wantedOutput ? allowedOutput : -1;
+            // Under a cost or token limit the output cap is always explicit: a call that names none could
+            // otherwise generate past what was reserved for it.
+            boolean capMissing = outputCap <= 0 && outputBounded;
+            long newCap = producesOutput && breach == null && (allowedOutput < wantedOutput || capMissing) ? allowedOutput : -1;
             Reservation reservation = new Reservation(held, starts, intentCounter, reserveCost, reserveTokens);
             reservation.watched(agent, intent, policy.team(), policy.alertAt(), limits);
             return new Admission.Admitted(reservation, newCap, remainingCost == Long.MAX_VALUE ? -1 : Math.max(0, remainingCost));
@@ -331,6 +354,10 @@ public final class Budgets {
             }
         }
         return null;
+    }
+
+    private static boolean ownLimit(Admission.Refused breach) {
+        return breach.scope().startsWith("agent '") || breach.scope().startsWith("intent '");
     }
 
     /** Output tokens {@code left} nano-dollars pay for after the prompt; negative when not even the prompt. */
@@ -427,6 +454,14 @@ public final class Budgets {
         for (Limit limit : limits.all()) {
             out.add(new ScopedLimit(scope, limit, counter(key, limit.window(), now, zone)));
         }
+    }
+
+    private List<WindowCounter> allWindows(String key, long now, ZoneId zone) {
+        List<WindowCounter> out = new ArrayList<>(5);
+        for (Window window : Window.values()) {
+            out.add(counter(key, window, now, zone));
+        }
+        return out;
     }
 
     private WindowCounter counter(String key, Window window, long now, ZoneId zone) {

@@ -20,13 +20,15 @@ import java.time.Instant;
 /**
  * The 429 of a refused call (SPEC §4): an OpenAI-shaped error with {@code type: insufficient_quota}, the
  * code, and a structured {@code tollgate} object; {@code Retry-After} (seconds to the window's reset,
- * 1 when the budget is only held by calls in flight, absent for a pause or a per-intent limit) and
+ * 1 when the budget is only held by calls in flight, a day for a per-intent limit, which never resets,
+ * absent for a pause) and
  * {@code x-should-retry: false}, so the official SDKs raise
  * their rate-limit exception once instead of retrying a call that cannot succeed.
  */
 public final class RefusalResponse {
 
     private static final JsonFactory JSON = new JsonFactory();
+    static final long INTENT_RETRY_AFTER_SECONDS = 86_400;
 
     private RefusalResponse() {
     }
@@ -67,6 +69,9 @@ public final class RefusalResponse {
         } else if (refusal.resetsAtMs() >= 0) {
             long seconds = Math.max(1, (refusal.resetsAtMs() - nowMs + 999) / 1000);
             response.headers().set(HttpHeaderNames.RETRY_AFTER, Long.toString(seconds));
+        } else if (!refusal.code().equals("agent_paused")) {
+            // A per-intent limit never resets: the intent is done. A day says "not soon" to whoever reads it.
+            response.headers().set(HttpHeaderNames.RETRY_AFTER, Long.toString(INTENT_RETRY_AFTER_SECONDS));
         }
         if (!keepAlive) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);

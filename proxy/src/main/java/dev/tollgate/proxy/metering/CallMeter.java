@@ -162,6 +162,11 @@ public final class CallMeter {
         return endpoint == null ? 0 : current.content().readableBytes();
     }
 
+    /** How many completions the call asks for ({@code n}). */
+    public int choices() {
+        return facts.choices();
+    }
+
     /** The output cap the agent asked for, or -1. */
     public long requestedOutputCap() {
         return facts.outputCap();
@@ -326,7 +331,14 @@ public final class CallMeter {
         ByteBuf body = requestBody;
         requestBody = null;
         metering.counting.execute(() -> {
-            Usage counted = count(model, body, generated);
+            Usage counted;
+            try {
+                counted = count(model, body, generated);
+            } catch (RuntimeException e) {
+                // The row and the settlement must happen anyway: a call is never left unrecorded.
+                log.error("counting the tokens of a call of agent {} failed; recording it without tokens", agent, e);
+                counted = Usage.NONE;
+            }
             record(model, agentStatus, counted, UsageSource.COUNTED, latencyMs, true);
         });
     }
@@ -334,6 +346,9 @@ public final class CallMeter {
     /** Counts the prompt of the request and the text streamed so far; runs on the counting thread. */
     private Usage count(String model, ByteBuf body, String generated) {
         long input = 0;
+        if (body == null) {
+            return new Usage(0, 0, metering.tokens.countText(model, generated), 0);
+        }
         try (InputStream in = new ByteBufInputStream(body, true)) {
             JsonNode request = JSON.readTree(in);
             if (request != null && request.isObject()) {
@@ -365,7 +380,7 @@ public final class CallMeter {
         }
         try {
             metering.sink.record(new CallRecord(startedAtMs, agent, intent, team, path, model, agentStatus, streamed,
-                    usage, cost, source, latencyMs, unpriced));
+                    usage, cost, source, latencyMs, unpriced, refusedByTollgate));
         } catch (RuntimeException e) {
             log.error("could not record a call of agent {}", agent, e);
         }
@@ -381,8 +396,11 @@ public final class CallMeter {
     /** Records a call that Tollgate refused before forwarding it, with the status the agent got. */
     public void refused(int agentStatus) {
         discard();
+        refusedByTollgate = true;
         record(facts.model(), agentStatus, Usage.NONE, UsageSource.NONE, (System.nanoTime() - startedNanos) / 1_000_000, false);
     }
+
+    private boolean refusedByTollgate;
 
     /** Frees what the meter holds when a call is dropped before it was ever forwarded. */
     public void discard() {

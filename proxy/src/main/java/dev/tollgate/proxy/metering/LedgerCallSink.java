@@ -17,6 +17,6 @@ public final class LedgerCallSink implements CallRecordSink {
         ledger.append(new CallRow(call.startedAtMs(), call.agent(), call.intent(), call.team(), call.endpoint(),
                 call.model(), call.status(), call.streamed(), call.usage().inputTokens(), call.usage().cachedInputTokens(),
                 call.usage().outputTokens(), call.usage().reasoningTokens(), call.cost().value(),
-                call.usageSource().ledgerName(), call.latencyMs()));
+                call.usageSource().ledgerName(), call.latencyMs(), call.refused()));
     }
 }

@@ -115,8 +115,10 @@ public final class Metering implements AutoCloseable {
         counting.shutdown();
         try {
             if (!counting.awaitTermination(5, TimeUnit.SECONDS)) {
-                log.warn("token counting did not finish within 5 s; {} call(s) may be unrecorded",
-                        counting.shutdownNow().size());
+                // Still queued at shutdown: record them here rather than lose their rows.
+                java.util.List<Runnable> left = counting.shutdownNow();
+                log.warn("token counting did not finish within 5 s; recording {} call(s) on the shutdown thread", left.size());
+                left.forEach(Runnable::run);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

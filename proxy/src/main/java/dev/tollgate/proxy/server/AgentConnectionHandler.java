@@ -106,8 +106,11 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
         try {
             route(request);
         } catch (RuntimeException e) {
-            request.release();
             log.error("unexpected error handling {} {}", request.method(), request.uri(), e);
+            // The request may have been released or replaced already; release only what is still held.
+            if (request.refCnt() > 0) {
+                ReferenceCountUtil.safeRelease(request);
+            }
             respond(new ErrorResponse(HttpResponseStatus.INTERNAL_SERVER_ERROR, "api_error", "internal_error",
                     "tollgate: internal error; see the proxy's log").toHttpResponse(ctx.alloc(), false), false);
         }
@@ -224,7 +227,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             }
         }
         Admission admission = gate.budgets().admit(agentId, intent, meter.promptTokenBound(), meter.requestedOutputCap(),
-                meter.price(), meter.producesOutput());
+                meter.choices(), meter.price(), meter.producesOutput());
         if (admission instanceof Admission.Refused refused) {
             meter.request().release();
             meter.refused(HttpResponseStatus.TOO_MANY_REQUESTS.code());

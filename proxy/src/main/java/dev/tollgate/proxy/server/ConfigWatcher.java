@@ -20,7 +20,10 @@ import org.slf4j.LoggerFactory;
  * used rather than a file-system watch, which misses the rename that many editors and config managers
  * save with. A file that fails validation is refused with every problem logged, and the last good
  * config stays in force. Agents, teams, the global budget, identity rules and the time zone take effect
- * for the next call; {@code listen}, {@code upstream}, {@code storage} and {@code pricing} need a restart.
+ * for the next call. A change to {@code listen}, {@code upstream}, {@code storage}, {@code pricing} or the
+ * identity header names needs a restart, so such a file is refused as a whole rather than half applied
+ * (a half-applied upstream change could send an agent's Tollgate key to the provider). An empty file is
+ * taken for one caught mid-save and ignored: it would otherwise lift every limit.
  */
 final class ConfigWatcher implements AutoCloseable {
 
@@ -66,6 +69,14 @@ final class ConfigWatcher implements AutoCloseable {
         TollgateConfig current = gate.config();
         TollgateConfig loaded;
         try {
+            if (Files.size(file) == 0) {
+                lastSeen = null;
+                return;
+            }
+        } catch (IOException e) {
+            return;
+        }
+        try {
             loaded = overrides.apply(loader.load(file));
         } catch (ConfigException e) {
             log.error("config {} changed but is refused; the last good config stays in force:\n  {}", file,
@@ -76,8 +87,12 @@ final class ConfigWatcher implements AutoCloseable {
             return;
         }
         if (!loaded.listen().equals(current.listen()) || !loaded.upstream().equals(current.upstream())
-                || !loaded.storage().equals(current.storage()) || !loaded.pricing().equals(current.pricing())) {
-            log.warn("config {}: changes to listen, upstream, storage or pricing take effect after a restart", file);
+                || !loaded.storage().equals(current.storage()) || !loaded.pricing().equals(current.pricing())
+                || !loaded.identity().agentHeader().equals(current.identity().agentHeader())
+                || !loaded.identity().intentHeader().equals(current.identity().intentHeader())) {
+            log.error("config {} changed listen, upstream, storage, pricing or the identity headers, which need a restart;"
+                    + " the file is refused and the last good config stays in force until then", file);
+            return;
         }
         gate.apply(loaded);
         log.info("config {} reloaded: {} agent(s), {} team(s)", file, loaded.agents().size(), loaded.teams().size());

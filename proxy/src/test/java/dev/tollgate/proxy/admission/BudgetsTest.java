@@ -251,4 +251,63 @@ class BudgetsTest {
         Admission admission = budgets.admit(agent, intent, 0, -1, null, false);
         budgets.settle(((Admission.Admitted) admission).reservation(), costNanos, 0);
     }
+
+    @Test
+    void underACostLimitTheOutputCapIsAlwaysExplicitAndCoversEveryChoice() throws Exception {
+        TestClock clock = new TestClock("2026-11-22T12:00:00Z");
+        Budgets budgets = budgets("limits:\n  default_output_tokens: 1000\nagents:\n  a: {max_cost_per_day_usd: 100}\n", clock);
+
+        Admission.Admitted noCap = (Admission.Admitted) budgets.admit("a", null, 100, -1, GPT_4O, true);
+        assertThat(noCap.outputCap()).as("a call without max_tokens gets the reserved cap written in").isEqualTo(1000);
+        Admission.Admitted threeChoices = (Admission.Admitted) budgets.admit("a", null, 100, 500, 3, GPT_4O, true);
+        assertThat(threeChoices.reservation().tokens).isEqualTo(100 + 3 * 500);
+        Admission.Admitted unlimitedAgent = (Admission.Admitted) budgets.admit("b", null, 100, -1, GPT_4O, true);
+        assertThat(unlimitedAgent.outputCap()).as("no limit, no rewrite").isEqualTo(-1);
+    }
+
+    @Test
+    void intentsBelongToTheirAgent() throws Exception {
+        TestClock clock = new TestClock("2026-11-22T12:00:00Z");
+        Budgets budgets = budgets("defaults:\n  max_requests_per_intent: 1\n", clock);
+
+        assertThat(budgets.admit("a", "task-1", 0, -1, null, false)).isInstanceOf(Admission.Admitted.class);
+        assertThat(budgets.admit("b", "task-1", 0, -1, null, false)).isInstanceOf(Admission.Admitted.class);
+        assertThat(budgets.admit("a", "task-1", 0, -1, null, false)).isInstanceOf(Admission.Refused.class);
+    }
+
+    @Test
+    void anAlertOnlyAgentIsStillStoppedByItsTeamsCap() throws Exception {
+        TestClock clock = new TestClock("2026-11-22T12:00:00Z");
+        Budgets budgets = budgets("agents:\n  a: {team: t, action_on_breach: alert, max_requests_per_day: 1}\n"
+                + "teams:\n  t: {max_requests_per_day: 2}\n", clock);
+
+        spend(budgets, "a", 0);
+        assertThat(spend(budgets, "a", 0)).as("its own limit only alerts").isInstanceOf(Admission.Admitted.class);
+        Admission third = spend(budgets, "a", 0);
+        assertThat(third).isInstanceOf(Admission.Refused.class);
+        assertThat(((Admission.Refused) third).scope()).isEqualTo("team 't'");
+    }
+
+    @Test
+    void aLimitAddedByAReloadCountsWhatWasAlreadyUsedInItsWindow() throws Exception {
+        TestClock clock = new TestClock("2026-11-22T12:00:00Z");
+        Budgets budgets = budgets("agents:\n  a: {}\n", clock);
+        spend(budgets, "a", 40_000_000_000L);
+
+        budgets.reconfigure(new ConfigLoader(name -> null).parse("agents:\n  a: {max_cost_per_day_usd: 50}\n"));
+
+        assertThat(spend(budgets, "a", 10_000_000_000L)).isInstanceOf(Admission.Admitted.class);
+        assertThat(spend(budgets, "a", 0)).isInstanceOf(Admission.Refused.class);
+    }
+
+    @Test
+    void hourWindowsAlwaysEndAfterNowEvenWithHalfHourDstShifts() {
+        ZoneId lordHowe = ZoneId.of("Australia/Lord_Howe");
+        for (long t = Instant.parse("2026-04-04T14:00:00Z").toEpochMilli(); t < Instant.parse("2026-04-04T17:00:00Z").toEpochMilli();
+                t += 60_000) {
+            Instant now = Instant.ofEpochMilli(t);
+            assertThat(dev.tollgate.config.Window.HOUR.end(now, lordHowe)).as(now.toString()).isAfter(now);
+            assertThat(dev.tollgate.config.Window.HOUR.start(now, lordHowe)).isBeforeOrEqualTo(now);
+        }
+    }
 }

@@ -39,7 +39,7 @@ public class LedgerBenchmark {
     static CallRow row(long i, long tsMs) {
         return new CallRow(tsMs, "agent-" + (i % 40), "intent-" + (i % 5_000), i % 3 == 0 ? "support" : null,
                 "/v1/chat/completions", "gpt-4o-mini-2024-07-18", 200, (i & 1) == 0, 1_200, 256, 340, 0,
-                380_000 + i % 1_000, "reported", 420);
+                380_000 + i % 1_000, "reported", 420, false);
     }
 
     private static void delete(Path dir) throws java.io.IOException {
