@@ -44,11 +44,16 @@ public record UsdNanos(long value) implements Comparable<UsdNanos> {
 
     /** Dollars for people: at least two decimals, more only where the amount has them ({@code $0.0213}). */
     public String format() {
-        BigDecimal dollars = toDollars().stripTrailingZeros();
+        return (value < 0 ? "-$" : "$") + plainDollars(Math.abs(value));
+    }
+
+    /** Exact dollars without a sign, at least two decimals: {@code 50.0213}, {@code 50.00}. */
+    public static String plainDollars(long nanos) {
+        BigDecimal dollars = BigDecimal.valueOf(nanos, SCALE).stripTrailingZeros();
         if (dollars.scale() < 2) {
             dollars = dollars.setScale(2, RoundingMode.UNNECESSARY);
         }
-        return (value < 0 ? "-$" : "$") + dollars.abs().toPlainString();
+        return dollars.toPlainString();
     }
 
     @Override

@@ -485,10 +485,8 @@ public final class Budgets {
         return new Admission.Refused(code, s.scope(), s.limit().key(), value, spent, c.endMs, message, heldInFlight);
     }
 
-    /** Exact dollars with at least two decimals, no sign: {@code 50.0213}, {@code 50.00}. */
     static String dollars(long nanos) {
-        BigDecimal value = BigDecimal.valueOf(nanos, 9).stripTrailingZeros();
-        return (value.scale() < 2 ? value.setScale(2) : value).toPlainString();
+        return dev.tollgate.pricing.UsdNanos.plainDollars(nanos);
     }
 
     /** For tests and the admin API: what an agent's window counter holds now. */

@@ -1,14 +1,11 @@
 package dev.tollgate.proxy.cli;
 
-import dev.tollgate.config.ConfigLoader;
 import dev.tollgate.config.PricingConfig;
-import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.pricing.ModelPrice;
 import dev.tollgate.pricing.PriceTable;
 import dev.tollgate.pricing.PricedModel;
 import java.io.PrintStream;
 import java.math.BigDecimal;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
@@ -58,9 +55,7 @@ final class PricesCommand implements Callable<Integer> {
     }
 
     private PricingConfig pricingConfig() throws Exception {
-        Path file = config != null ? config : Files.exists(ServeCommand.DEFAULT_CONFIG) ? ServeCommand.DEFAULT_CONFIG : null;
-        TollgateConfig loaded = file == null ? TollgateConfig.DEFAULTS : new ConfigLoader().load(file);
-        return loaded.pricing();
+        return ConfigFiles.load(config).pricing();
     }
 
     private static void printTable(PrintStream out, PriceTable table) {

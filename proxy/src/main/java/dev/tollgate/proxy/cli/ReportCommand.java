@@ -1,6 +1,5 @@
 package dev.tollgate.proxy.cli;
 
-import dev.tollgate.config.ConfigLoader;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.storage.LedgerReports;
 import dev.tollgate.storage.ReportFormat;
@@ -44,8 +43,7 @@ final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path file = config != null ? config : Files.exists(ServeCommand.DEFAULT_CONFIG) ? ServeCommand.DEFAULT_CONFIG : null;
-        TollgateConfig loaded = file == null ? TollgateConfig.DEFAULTS : new ConfigLoader().load(file);
+        TollgateConfig loaded = ConfigFiles.load(config);
         Path ledger = db != null ? db : loaded.storage().path();
         if (!Files.exists(ledger)) {
             throw new IllegalArgumentException("no ledger at " + ledger.toAbsolutePath()

@@ -1,12 +1,10 @@
 package dev.tollgate.proxy.cli;
 
 import dev.tollgate.config.ConfigException;
-import dev.tollgate.config.ConfigLoader;
 import dev.tollgate.config.ListenAddress;
 import dev.tollgate.config.StorageConfig;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.proxy.server.TollgateServer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -20,7 +18,6 @@ import picocli.CommandLine.Option;
 final class ServeCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
-    static final Path DEFAULT_CONFIG = Path.of("tollgate.yaml");
 
     @Option(names = "--config", paramLabel = "FILE", description = "Config file (YAML).")
     Path config;
@@ -35,7 +32,7 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TollgateConfig effective = effectiveConfig();
         TollgateServer server = TollgateServer.start(effective);
-        Path watched = config != null ? config : Files.exists(DEFAULT_CONFIG) ? DEFAULT_CONFIG : null;
+        Path watched = ConfigFiles.chosen(config);
         if (watched != null) {
             server.watch(watched, reloaded -> {
                 try {
@@ -54,16 +51,11 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     TollgateConfig effectiveConfig() throws ConfigException {
-        TollgateConfig loaded;
-        if (config != null) {
-            loaded = new ConfigLoader().load(config);
-        } else if (Files.exists(DEFAULT_CONFIG)) {
-            log.info("reading {}", DEFAULT_CONFIG.toAbsolutePath());
-            loaded = new ConfigLoader().load(DEFAULT_CONFIG);
-        } else {
-            loaded = TollgateConfig.DEFAULTS;
+        Path file = ConfigFiles.chosen(config);
+        if (file != null && config == null) {
+            log.info("reading {}", file.toAbsolutePath());
         }
-        return withFlags(loaded);
+        return withFlags(ConfigFiles.load(config));
     }
 
     /** The command line wins over the file: on start and on every reload. */

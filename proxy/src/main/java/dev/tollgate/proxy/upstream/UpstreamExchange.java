@@ -284,7 +284,7 @@ public final class UpstreamExchange {
         HopByHopHeaders.strip(head.headers());
         head.headers().set(TollgateHeaders.AGENT, agentId);
         if (meter.budgetRemainingNanos() >= 0) {
-            head.headers().set(TollgateHeaders.BUDGET_REMAINING, dollars(meter.budgetRemainingNanos()));
+            head.headers().set(TollgateHeaders.BUDGET_REMAINING, dev.tollgate.pricing.UsdNanos.plainDollars(meter.budgetRemainingNanos()));
         }
         closeAgentAfterResponse = !agentKeepAlive;
         int code = response.status().code();
@@ -304,11 +304,6 @@ public final class UpstreamExchange {
             head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
         return head;
-    }
-
-    private static String dollars(long nanos) {
-        java.math.BigDecimal value = java.math.BigDecimal.valueOf(nanos, 9).stripTrailingZeros();
-        return (value.scale() < 2 ? value.setScale(2) : value).toPlainString();
     }
 
     private static String describe(Throwable cause) {
