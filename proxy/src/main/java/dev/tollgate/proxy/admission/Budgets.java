@@ -478,9 +478,12 @@ public final class Budgets {
         String resets = Instant.ofEpochMilli(c.endMs).toString();
         long held = s.limit().kind() == Limit.Kind.COST ? c.reservedCost : s.limit().kind() == Limit.Kind.TOKENS ? c.reservedTokens : 0;
         boolean heldInFlight = held > 0 && used < s.limit().units();
-        String message = "tollgate: " + s.scope() + " is over " + s.limit().key() + " ("
+        boolean reached = used >= s.limit().units();
+        String why = reached ? " is over " : heldInFlight ? " has no room left in " : " cannot pay for this call within ";
+        String message = "tollgate: " + s.scope() + why + s.limit().key() + " ("
                 + (cost ? "spent $" + spent + " of $" + value : spent + " of " + value)
                 + (heldInFlight ? (cost ? ", $" + dollars(held) : ", " + held) + " held by calls in flight" : "")
+                + (!reached && !heldInFlight ? "; what is left cannot pay for its prompt" : "")
                 + "); resets " + resets;
         return new Admission.Refused(code, s.scope(), s.limit().key(), value, spent, c.endMs, message, heldInFlight);
     }

@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
         description = "An LLM egress proxy that meters every call and enforces budgets per agent and task.",
-        subcommands = {ServeCommand.class, ReportCommand.class, CheckConfigCommand.class, PricesCommand.class,
+        subcommands = {ServeCommand.class, DemoCommand.class, ReportCommand.class, CheckConfigCommand.class, PricesCommand.class,
                 PauseCommand.class, ResumeCommand.class, MockUpstreamCommand.class, CommandLine.HelpCommand.class})
 public final class TollgateCli {
 
