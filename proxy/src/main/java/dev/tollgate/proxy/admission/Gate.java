@@ -28,6 +28,8 @@ public final class Gate {
     private final java.util.concurrent.ConcurrentHashMap<String, java.util.Set<io.netty.channel.Channel>> inFlight =
             new java.util.concurrent.ConcurrentHashMap<>();
     private volatile TollgateConfig config;
+    private final java.util.concurrent.atomic.AtomicInteger callsInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean draining;
     private volatile Map<String, String> agentByKey;
 
     public Gate(TollgateConfig config, Budgets budgets) {
@@ -92,15 +94,30 @@ public final class Gate {
 
     /** An agent connection started a call of {@code agent}. */
     public void started(String agent, io.netty.channel.Channel connection) {
+        callsInFlight.incrementAndGet();
         inFlight.computeIfAbsent(agent, k -> java.util.concurrent.ConcurrentHashMap.newKeySet()).add(connection);
     }
 
-    /** That call ended. */
+    /** That call ended; called exactly once per {@link #started}. */
     public void finished(String agent, io.netty.channel.Channel connection) {
+        callsInFlight.decrementAndGet();
         java.util.Set<io.netty.channel.Channel> connections = inFlight.get(agent);
         if (connections != null) {
             connections.remove(connection);
         }
+    }
+
+    /** From now on new calls are refused with 503: the proxy is stopping. */
+    public void beginDrain() {
+        draining = true;
+    }
+
+    public boolean draining() {
+        return draining;
+    }
+
+    public int callsInFlight() {
+        return callsInFlight.get();
     }
 
     /**

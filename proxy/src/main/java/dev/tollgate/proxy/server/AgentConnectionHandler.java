@@ -167,6 +167,13 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     }
 
     private void forward(FullHttpRequest request, String path, boolean keepAlive) {
+        if (gate.draining()) {
+            request.release();
+            respond(new ErrorResponse(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "shutting_down",
+                    "tollgate: the proxy is shutting down; retry on another instance or after its restart")
+                    .toHttpResponse(ctx.alloc(), false), false);
+            return;
+        }
         if (metering.ledgerOverloaded()) {
             // The ledger cannot keep up: hold this call (and stop reading more) rather than lose its row.
             answering = true;

@@ -215,6 +215,26 @@ public final class TollgateServer implements AutoCloseable {
         return gate.config();
     }
 
+    /** How long a stop waits for calls in flight (a long stream may still be cut after it). */
+    static final long DRAIN_MILLIS = 10_000;
+
+    /** Stops admitting calls and waits, bounded, for the ones in flight to finish. */
+    private void drain() {
+        gate.beginDrain();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRAIN_MILLIS);
+        while (gate.callsInFlight() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (gate.callsInFlight() > 0) {
+            log.warn("{} call(s) still in flight after {} ms; cutting them", gate.callsInFlight(), DRAIN_MILLIS);
+        }
+    }
+
     /** The ledger this proxy writes. */
     public Ledger ledger() {
         return ledger;
@@ -235,6 +255,7 @@ public final class TollgateServer implements AutoCloseable {
             watcher.close();
         }
         serverChannel.close().syncUninterruptibly();
+        drain();
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         pool.close();
