@@ -2,12 +2,8 @@ package dev.tollgate.proxy.server;
 
 import dev.tollgate.config.IdentityConfig;
 import dev.tollgate.proxy.admin.AdminApi;
-import dev.tollgate.proxy.admission.Admission;
 import dev.tollgate.proxy.admission.Gate;
-import dev.tollgate.proxy.admission.LoopDetector;
-import dev.tollgate.proxy.http.RefusalResponse;
 import dev.tollgate.proxy.http.ErrorResponse;
-import dev.tollgate.proxy.http.TollgateHeaders;
 import dev.tollgate.proxy.metering.CallMeter;
 import dev.tollgate.proxy.metering.Metering;
 import dev.tollgate.proxy.upstream.ProviderRequests;
@@ -35,7 +31,6 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.util.ArrayDeque;
-import java.util.Optional;
 import java.util.Queue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,8 +52,8 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     private final Metering metering;
     private final AdminApi admin;
     private final Gate gate;
+    private final CallAdmission admission;
     private final ProviderRequests providerRequests;
-    private final IdentityConfig identity;
     private final long responseTimeoutMs;
     private final Queue<FullHttpRequest> pipelined = new ArrayDeque<>(2);
 
@@ -71,11 +66,11 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     AgentConnectionHandler(UpstreamConnectionPool pool, Metering metering, AdminApi admin, Gate gate,
             ProviderRequests providerRequests, IdentityConfig identity, long responseTimeoutMs) {
         this.gate = gate;
+        this.admission = new CallAdmission(gate, metering, identity);
         this.pool = pool;
         this.metering = metering;
         this.admin = admin;
         this.providerRequests = providerRequests;
-        this.identity = identity;
         this.responseTimeoutMs = responseTimeoutMs;
     }
 
@@ -167,13 +162,6 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     }
 
     private void forward(FullHttpRequest request, String path, boolean keepAlive) {
-        if (gate.draining()) {
-            request.release();
-            respond(new ErrorResponse(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "shutting_down",
-                    "tollgate: the proxy is shutting down; retry on another instance or after its restart")
-                    .toHttpResponse(ctx.alloc(), false), false);
-            return;
-        }
         if (metering.ledgerOverloaded()) {
             // The ledger cannot keep up: hold this call (and stop reading more) rather than lose its row.
             answering = true;
@@ -191,61 +179,16 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             }, LEDGER_BACKOFF_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
             return;
         }
-        String agentHeader = request.headers().get(identity.agentHeader());
-        String intent = request.headers().get(identity.intentHeader());
-        if (agentHeader != null && !RequestIds.isValidAgent(agentHeader)) {
-            refuseId(request, keepAlive, "invalid_agent_id", identity.agentHeader(), RequestIds.MAX_AGENT_LENGTH);
+        CallAdmission.Decision decision = admission.decide(request, path, keepAlive, ctx.alloc());
+        if (decision.refusal() != null) {
+            respond(decision.refusal(), keepAlive && decision.refusal().status().code() != 503);
             return;
         }
-        if (intent != null && !RequestIds.isValidIntent(intent)) {
-            refuseId(request, keepAlive, "invalid_intent_id", identity.intentHeader(), RequestIds.MAX_INTENT_LENGTH);
-            return;
-        }
-        Gate.Caller caller = gate.attribute(request.headers(), agentHeader);
-        if (caller.refusal() != null) {
-            request.release();
-            respond(caller.refusal().toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
-            return;
-        }
-        String agentId = caller.agent();
-        CallMeter meter = CallMeter.start(metering, agentId, intent, path, request.method());
-        meter.team(caller.team());
-        Optional<ErrorResponse> refusal = meter.inspect(request);
-        if (refusal.isPresent()) {
-            request.release();
-            meter.refused(refusal.get().status().code());
-            FullHttpResponse response = refusal.get().toHttpResponse(ctx.alloc(), keepAlive);
-            response.headers().set(TollgateHeaders.AGENT, agentId);
-            respond(response, keepAlive);
-            return;
-        }
-        if (meter.producesOutput() || meter.promptTokenBound() > 0) {
-            LoopDetector.Loop loop = gate.loops().check(agentId,
-                    new io.netty.buffer.ByteBufInputStream(meter.request().content().duplicate()), System.currentTimeMillis());
-            if (loop != null && loop.firstReport()) {
-                metering.loopDetected(agentId, intent, caller.team(), loop.message(), loop.block());
-            }
-            if (loop != null && loop.block()) {
-                meter.request().release();
-                meter.refused(HttpResponseStatus.TOO_MANY_REQUESTS.code());
-                respond(RefusalResponse.of(loop.refusal(agentId), agentId, intent, System.currentTimeMillis(), ctx.alloc(),
-                        keepAlive), keepAlive);
-                return;
-            }
-        }
-        Admission admission = gate.budgets().admit(agentId, intent, meter.promptTokenBound(), meter.requestedOutputCap(),
-                meter.choices(), meter.price(), meter.producesOutput());
-        if (admission instanceof Admission.Refused refused) {
-            meter.request().release();
-            meter.refused(HttpResponseStatus.TOO_MANY_REQUESTS.code());
-            respond(RefusalResponse.of(refused, agentId, intent, System.currentTimeMillis(), ctx.alloc(), keepAlive), keepAlive);
-            return;
-        }
-        meter.admitted((Admission.Admitted) admission, gate.budgets());
-        current = new UpstreamExchange(ctx.channel(), meter.request(), agentId, pool, providerRequests,
+        CallMeter meter = decision.meter();
+        current = new UpstreamExchange(ctx.channel(), meter.request(), decision.agent(), pool, providerRequests,
                 responseTimeoutMs, meter, this);
-        currentAgent = agentId;
-        gate.started(agentId, ctx.channel());
+        currentAgent = decision.agent();
+        gate.started(decision.agent(), ctx.channel());
         current.start();
     }
 
@@ -289,13 +232,6 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
                 serveNextPipelined();
             }
         }));
-    }
-
-    private void refuseId(FullHttpRequest request, boolean keepAlive, String code, String header, int maxLength) {
-        request.release();
-        respond(ErrorResponse.badRequest(code, header + " must be 1-" + maxLength
-                + " characters of letters, digits and . _ - : @ /, starting with a letter or digit")
-                .toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
     }
 
     @Override
