@@ -39,7 +39,9 @@ examples/curl.sh "$proxy"
 echo "== runaway agent"
 examples/runaway-agent.sh "$proxy" | tail -2
 echo "== Java (com.openai:openai-java)"
-mvn -B -q -pl proxy dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
+# test-compile in the reactor, so that the sibling modules resolve without being installed first.
+mvn -B -q -pl proxy -am -DskipTests test-compile dependency:build-classpath -Dmdep.includeScope=test \
+  -Dmdep.outputFile="$work/cp.txt" >/dev/null
 java -cp "$(cat "$work/cp.txt")" examples/java/Agent.java
 expected="curl-agent java-agent runaway"
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
