@@ -166,6 +166,28 @@ public final class Ledger implements AutoCloseable {
         }
     }
 
+    /** One event as stored ({@code detail} is JSON text). */
+    public record StoredEvent(long id, long tsMs, String agent, String intent, String kind, String detail) {
+    }
+
+    /** Events since {@code sinceMs}, newest last, at most {@code limit}. */
+    public java.util.List<StoredEvent> events(long sinceMs, int limit) throws SQLException {
+        java.util.List<StoredEvent> out = new java.util.ArrayList<>();
+        try (Connection connection = connect(path, true);
+                PreparedStatement statement = connection.prepareStatement("SELECT id, ts_ms, agent, intent, kind, detail FROM"
+                        + " (SELECT * FROM events WHERE ts_ms >= ? ORDER BY id DESC LIMIT ?) ORDER BY id")) {
+            statement.setLong(1, sinceMs);
+            statement.setInt(2, limit);
+            try (ResultSet rs = statement.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new StoredEvent(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                            rs.getString(6)));
+                }
+            }
+        }
+        return out;
+    }
+
     /** Every agent's latest pause state. */
     public Map<String, AgentStateRow> agentStates() throws SQLException {
         Map<String, AgentStateRow> states = new HashMap<>();

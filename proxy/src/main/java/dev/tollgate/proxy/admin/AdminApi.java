@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
  * thread and never on an event loop; the caller writes the answer back on the connection's loop.
  *
  * <p>With {@code admin.token} set, callers present it as a bearer token; without it, the admin API answers
- * loopback clients only. Served now:
- * {@code GET /tollgate/report} and {@code POST /tollgate/agents/{agent}/pause|resume}.
+ * loopback clients only. Served: {@code GET /tollgate/agents}, {@code GET /tollgate/agents/{agent}},
+ * {@code GET /tollgate/events}, {@code GET /tollgate/report} and {@code POST /tollgate/agents/{agent}/pause|resume}.
  */
 public final class AdminApi implements AutoCloseable {
 
@@ -58,7 +58,10 @@ public final class AdminApi implements AutoCloseable {
     private final Clock clock;
     private final ExecutorService worker;
 
+    private final AgentViews views;
+
     public AdminApi(Ledger ledger, Gate gate, Alerts alerts, ZoneId zone, Clock clock) {
+        this.views = new AgentViews(ledger, gate.budgets(), zone, clock);
         this.ledger = ledger;
         this.gate = gate;
         this.alerts = alerts;
@@ -97,6 +100,13 @@ public final class AdminApi implements AutoCloseable {
                         "invalid_request_error", "method_not_allowed", "tollgate: " + path + " answers POST only")));
             }
             return CompletableFuture.completedFuture(pauseOrResume(action.group(1), action.group(2).equals("pause"), body));
+        }
+        if (path.equals("/tollgate/agents") || path.startsWith("/tollgate/agents/") || path.equals("/tollgate/events")) {
+            if (!HttpMethod.GET.equals(method)) {
+                return CompletableFuture.completedFuture(error(new ErrorResponse(HttpResponseStatus.METHOD_NOT_ALLOWED,
+                        "invalid_request_error", "method_not_allowed", "tollgate: " + path + " answers GET only")));
+            }
+            return CompletableFuture.supplyAsync(() -> views.answer(path, decoder), worker);
         }
         if (!path.equals("/tollgate/report")) {
             return CompletableFuture.completedFuture(error(ErrorResponse.notFound(method.name(), path)));

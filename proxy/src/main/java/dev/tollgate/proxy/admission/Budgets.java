@@ -492,6 +492,62 @@ public final class Budgets {
         return dev.tollgate.pricing.UsdNanos.plainDollars(nanos);
     }
 
+    /** What the admin API shows of one agent: its use per window, each limit and what remains. */
+    public record AgentView(String agent, String team, boolean paused, String pauseReason,
+            Map<Window, long[]> usePerWindow, List<LimitView> limits) {
+    }
+
+    /** A limit, how much of it is used, and what remains (nano-dollars for cost limits). */
+    public record LimitView(String scope, String key, long value, long used, long remaining, long resetsAtMs) {
+    }
+
+    /** Every agent the proxy knows: configured, seen since start-up, or paused. */
+    public java.util.SortedSet<String> knownAgents() {
+        java.util.TreeSet<String> agents = new java.util.TreeSet<>(config.agents().keySet());
+        lock.lock();
+        try {
+            for (String key : counters.keySet()) {
+                if (key.startsWith("agent:")) {
+                    agents.add(key.substring("agent:".length()));
+                }
+            }
+            agents.addAll(paused.keySet());
+        } finally {
+            lock.unlock();
+        }
+        return agents;
+    }
+
+    /** A consistent view of one agent now: {cost nanos, requests, tokens} per window and its limits. */
+    public AgentView view(String agent) {
+        TollgateConfig cfg = config;
+        AgentPolicy policy = cfg.policyOf(agent);
+        long now = clock.millis();
+        ZoneId zone = cfg.timeZone();
+        lock.lock();
+        try {
+            Map<Window, long[]> use = new EnumMap<>(Window.class);
+            for (WindowCounter c : allWindows("agent:" + agent, now, zone)) {
+                use.put(c.window, new long[] {c.costNanos, c.requests, c.tokens});
+            }
+            List<ScopedLimit> limits = new ArrayList<>();
+            collect(limits, "agent:" + agent, "agent '" + agent + "'", policy.windowLimits(), now, zone);
+            if (policy.team() != null) {
+                collect(limits, "team:" + policy.team(), "team '" + policy.team() + "'",
+                        cfg.teams().getOrDefault(policy.team(), WindowLimits.NONE), now, zone);
+            }
+            collect(limits, "global", "the global budget", cfg.global(), now, zone);
+            List<LimitView> views = new ArrayList<>();
+            for (ScopedLimit s : limits) {
+                long value = s.limit().units();
+                views.add(new LimitView(s.scope(), s.limit().key(), value, s.used(), Math.max(0, value - s.used()), s.counter().endMs));
+            }
+            return new AgentView(agent, policy.team(), paused.containsKey(agent), paused.get(agent), use, views);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** For tests and the admin API: what an agent's window counter holds now. */
     public long spentNanos(String scopeKey, Window window) {
         lock.lock();
