@@ -3,6 +3,7 @@ package dev.tollgate.proxy.server;
 import dev.tollgate.config.IdentityConfig;
 import dev.tollgate.proxy.admin.AdminApi;
 import dev.tollgate.proxy.admission.Gate;
+import dev.tollgate.proxy.metrics.TollgateMetrics;
 import dev.tollgate.proxy.http.ErrorResponse;
 import dev.tollgate.proxy.metering.CallMeter;
 import dev.tollgate.proxy.metering.Metering;
@@ -52,6 +53,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     private final Metering metering;
     private final AdminApi admin;
     private final Gate gate;
+    private final TollgateMetrics metrics;
     private final CallAdmission admission;
     private final ProviderRequests providerRequests;
     private final long responseTimeoutMs;
@@ -63,9 +65,10 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     /** True while a local answer is being prepared off the loop (an admin query). */
     private boolean answering;
 
-    AgentConnectionHandler(UpstreamConnectionPool pool, Metering metering, AdminApi admin, Gate gate,
+    AgentConnectionHandler(UpstreamConnectionPool pool, Metering metering, AdminApi admin, Gate gate, TollgateMetrics metrics,
             ProviderRequests providerRequests, IdentityConfig identity, long responseTimeoutMs) {
         this.gate = gate;
+        this.metrics = metrics;
         this.admission = new CallAdmission(gate, metering, identity);
         this.pool = pool;
         this.metering = metering;
@@ -156,6 +159,24 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             answerAdmin(request, keepAlive);
             return;
         }
+        if (path.equals("/metrics") && HttpMethod.GET.equals(request.method())) {
+            String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+            request.release();
+            java.net.SocketAddress remote = ctx.channel().remoteAddress();
+            java.net.InetAddress client = remote instanceof java.net.InetSocketAddress address ? address.getAddress() : null;
+            if (!admin.allows(client, authorization)) {
+                respond(new ErrorResponse(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "admin_unauthorized",
+                        "tollgate: /metrics needs Authorization: Bearer <admin.token>").toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
+                return;
+            }
+            byte[] text = metrics.scrape();
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                    ctx.alloc().buffer(text.length).writeBytes(text));
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, TollgateMetrics.contentType())
+                    .setInt(HttpHeaderNames.CONTENT_LENGTH, text.length);
+            respond(response, keepAlive);
+            return;
+        }
         String method = request.method().name();
         request.release();
         respond(ErrorResponse.notFound(method, path).toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
@@ -179,7 +200,9 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             }, LEDGER_BACKOFF_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
             return;
         }
+        long started = System.nanoTime();
         CallAdmission.Decision decision = admission.decide(request, path, keepAlive, ctx.alloc());
+        metrics.admitted(System.nanoTime() - started);
         if (decision.refusal() != null) {
             respond(decision.refusal(), keepAlive && decision.refusal().status().code() != 503);
             return;

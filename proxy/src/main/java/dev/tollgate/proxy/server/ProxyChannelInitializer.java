@@ -3,6 +3,7 @@ package dev.tollgate.proxy.server;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.proxy.admin.AdminApi;
 import dev.tollgate.proxy.admission.Gate;
+import dev.tollgate.proxy.metrics.TollgateMetrics;
 import dev.tollgate.proxy.metering.Metering;
 import dev.tollgate.proxy.upstream.ProviderRequests;
 import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
@@ -26,10 +27,13 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final Metering metering;
     private final AdminApi admin;
     private final Gate gate;
+    private final TollgateMetrics metrics;
     private final ProviderRequests providerRequests;
 
-    ProxyChannelInitializer(TollgateConfig config, UpstreamConnectionPool pool, Metering metering, AdminApi admin, Gate gate) {
+    ProxyChannelInitializer(TollgateConfig config, UpstreamConnectionPool pool, Metering metering, AdminApi admin, Gate gate,
+            TollgateMetrics metrics) {
         this.gate = gate;
+        this.metrics = metrics;
         this.config = config;
         this.pool = pool;
         this.metering = metering;
@@ -47,7 +51,7 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
                 .addLast("idle", new IdleStateHandler(0, 0, AGENT_IDLE_SECONDS, TimeUnit.SECONDS))
                 .addLast("http", new HttpServerCodec(decoder))
                 .addLast("body", new RequestSizeLimiter(config.limits().maxRequestBytes()))
-                .addLast("agent", new AgentConnectionHandler(pool, metering, admin, gate, providerRequests, config.identity(),
+                .addLast("agent", new AgentConnectionHandler(pool, metering, admin, gate, metrics, providerRequests, config.identity(),
                         config.upstream().responseTimeoutMs()));
     }
 }

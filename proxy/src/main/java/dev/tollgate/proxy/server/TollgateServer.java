@@ -8,6 +8,7 @@ import dev.tollgate.proxy.admission.Budgets;
 import dev.tollgate.proxy.admission.Gate;
 import dev.tollgate.proxy.alerts.AlertEvent;
 import dev.tollgate.proxy.alerts.Alerts;
+import dev.tollgate.proxy.metrics.TollgateMetrics;
 import dev.tollgate.proxy.http.JsonStrings;
 import dev.tollgate.proxy.metering.CallRecordSink;
 import dev.tollgate.proxy.metering.LedgerCallSink;
@@ -90,20 +91,29 @@ public final class TollgateServer implements AutoCloseable {
     public static TollgateServer start(TollgateConfig config, SslContext upstreamTls, CallRecordSink alsoRecordTo)
             throws InterruptedException, PriceFileException, SQLException, IOException {
         Ledger ledger = Ledger.open(config.storage().path());
+        Clock clock = Clock.systemUTC();
+        Alerts alerts = new Alerts(ledger, config.alerts().webhookUrl());
+        Budgets budgets = new Budgets(config, clock, alerts::raise);
+        TollgateMetrics metrics = new TollgateMetrics(config.agents().keySet(), budgets);
         CallRecordSink toLedger = new LedgerCallSink(ledger);
         CallRecordSink toLog = new LoggingCallSink();
-        CallRecordSink calls = alsoRecordTo == null
-                ? call -> { toLedger.record(call); toLog.record(call); }
-                : call -> { toLedger.record(call); toLog.record(call); alsoRecordTo.record(call); };
+        CallRecordSink calls = call -> {
+            toLedger.record(call);
+            metrics.record(call);
+            toLog.record(call);
+            if (alsoRecordTo != null) {
+                alsoRecordTo.record(call);
+            }
+        };
         Metering metering;
         try {
             metering = Metering.from(config.pricing(), calls);
         } catch (PriceFileException | RuntimeException e) {
+            alerts.close();
             ledger.close();
             throw e;
         }
         metering.watchLedger(() -> ledger.backlog() > MAX_LEDGER_BACKLOG);
-        Alerts alerts = new Alerts(ledger, config.alerts().webhookUrl());
         metering.recordEventsTo(new Metering.EventSink() {
             @Override
             public void unpricedModel(long tsMs, String agent, String intent, String model) {
@@ -118,13 +128,12 @@ public final class TollgateServer implements AutoCloseable {
                         java.util.Map.of("action", blocked ? "block" : "alert")));
             }
         });
-        Clock clock = Clock.systemUTC();
-        Budgets budgets = new Budgets(config, clock, alerts::raise);
         Gate gate = new Gate(config, budgets);
         try {
             seed(budgets, ledger, config, clock);
         } catch (SQLException e) {
             metering.close();
+            alerts.close();
             ledger.close();
             throw e;
         }
@@ -141,7 +150,7 @@ public final class TollgateServer implements AutoCloseable {
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                    .childHandler(new ProxyChannelInitializer(config, pool, metering, admin, gate))
+                    .childHandler(new ProxyChannelInitializer(config, pool, metering, admin, gate, metrics))
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();

@@ -1,0 +1,115 @@
+package dev.tollgate.proxy.metrics;
+
+import dev.tollgate.proxy.admission.Budgets;
+import dev.tollgate.proxy.metering.CallRecord;
+import dev.tollgate.proxy.metering.CallRecordSink;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Tollgate's Prometheus metrics, through the official client library: cost, requests by status, tokens
+ * by kind, refusals, budget remaining per limit, and the time Tollgate takes to admit a call before
+ * forwarding it. The {@code agent} label is bounded: agents named in the config plus the first
+ * {@link #MAX_OTHER_AGENTS} others; beyond that, calls are labelled {@code other}.
+ */
+public final class TollgateMetrics implements CallRecordSink {
+
+    static final int MAX_OTHER_AGENTS = 100;
+    static final String OTHER = "other";
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Set<String> configured;
+    private final Set<String> others = ConcurrentHashMap.newKeySet();
+    private final Counter cost;
+    private final Counter requests;
+    private final Counter tokens;
+    private final Counter refusals;
+    private final Histogram admission;
+
+    public TollgateMetrics(Set<String> configuredAgents, Budgets budgets) {
+        this.configured = Set.copyOf(configuredAgents);
+        cost = Counter.builder().name("tollgate_cost_usd").help("Cost charged, in US dollars")
+                .labelNames("agent", "model").register(registry);
+        requests = Counter.builder().name("tollgate_requests").help("Calls by the status the agent got")
+                .labelNames("agent", "status").register(registry);
+        tokens = Counter.builder().name("tollgate_tokens").help("Tokens by kind (input, cached_input, output, reasoning)")
+                .labelNames("agent", "kind").register(registry);
+        refusals = Counter.builder().name("tollgate_refusals").help("Calls Tollgate refused itself, by status")
+                .labelNames("agent", "status").register(registry);
+        admission = Histogram.builder().name("tollgate_admission_seconds")
+                .help("Time Tollgate takes between a complete request and forwarding it (the latency it adds before the provider)")
+                .classicUpperBounds(0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
+                .register(registry);
+        GaugeWithCallback.builder().name("tollgate_budget_remaining")
+                .help("What remains of each limit of each known agent (US dollars for cost limits, units otherwise)")
+                .labelNames("agent", "scope", "limit")
+                .callback(callback -> {
+                    for (String agent : budgets.knownAgents()) {
+                        if (!configured.contains(agent) && !others.contains(agent)) {
+                            continue;
+                        }
+                        for (Budgets.LimitView limit : budgets.view(agent).limits()) {
+                            double remaining = limit.key().contains("_usd") ? limit.remaining() / 1e9 : limit.remaining();
+                            callback.call(remaining, agent, limit.scope(), limit.key());
+                        }
+                    }
+                })
+                .register(registry);
+    }
+
+    private String label(String agent) {
+        if (configured.contains(agent) || others.contains(agent)) {
+            return agent;
+        }
+        if (others.size() < MAX_OTHER_AGENTS && others.add(agent)) {
+            return agent;
+        }
+        return others.contains(agent) ? agent : OTHER;
+    }
+
+    @Override
+    public void record(CallRecord call) {
+        String agent = label(call.agent());
+        requests.labelValues(agent, Integer.toString(call.status())).inc();
+        if (call.refused()) {
+            refusals.labelValues(agent, Integer.toString(call.status())).inc();
+        }
+        if (call.cost().value() > 0) {
+            // Metrics are for graphs: the exact amounts are in the ledger.
+            cost.labelValues(agent, call.model() == null ? "" : call.model()).inc(call.cost().value() / 1e9);
+        }
+        var usage = call.usage();
+        tokens.labelValues(agent, "input").inc(usage.inputTokens());
+        tokens.labelValues(agent, "cached_input").inc(usage.cachedInputTokens());
+        tokens.labelValues(agent, "output").inc(usage.outputTokens());
+        tokens.labelValues(agent, "reasoning").inc(usage.reasoningTokens());
+    }
+
+    /** Records how long admitting one call took. */
+    public void admitted(long nanos) {
+        admission.observe(nanos / 1e9);
+    }
+
+    /** The metrics in the Prometheus text format. */
+    public byte[] scrape() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
+        try {
+            PrometheusTextFormatWriter.create().write(out, registry.scrape());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    public static String contentType() {
+        return PrometheusTextFormatWriter.CONTENT_TYPE;
+    }
+}
