@@ -159,6 +159,17 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             answerAdmin(request, keepAlive);
             return;
         }
+        if (path.equals("/dashboard") && HttpMethod.GET.equals(request.method())) {
+            request.release();
+            byte[] page = Dashboard.page();
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                    ctx.alloc().buffer(page.length).writeBytes(page));
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/html; charset=utf-8")
+                    .setInt(HttpHeaderNames.CONTENT_LENGTH, page.length)
+                    .set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+            respond(response, keepAlive);
+            return;
+        }
         if (path.equals("/metrics") && HttpMethod.GET.equals(request.method())) {
             String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
             request.release();
