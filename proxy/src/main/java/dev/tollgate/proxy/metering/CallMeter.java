@@ -380,7 +380,7 @@ public final class CallMeter {
         }
         try {
             metering.sink.record(new CallRecord(startedAtMs, agent, intent, team, path, model, agentStatus, streamed,
-                    usage, cost, source, latencyMs, unpriced, refusedByTollgate));
+                    usage, cost, source, latencyMs, unpriced, refusedByTollgate, refusalCode));
         } catch (RuntimeException e) {
             log.error("could not record a call of agent {}", agent, e);
         }
@@ -394,13 +394,15 @@ public final class CallMeter {
     }
 
     /** Records a call that Tollgate refused before forwarding it, with the status the agent got. */
-    public void refused(int agentStatus) {
+    public void refused(int agentStatus, String code) {
         discard();
         refusedByTollgate = true;
+        refusalCode = code;
         record(facts.model(), agentStatus, Usage.NONE, UsageSource.NONE, (System.nanoTime() - startedNanos) / 1_000_000, false);
     }
 
     private boolean refusedByTollgate;
+    private String refusalCode;
 
     /** Frees what the meter holds when a call is dropped before it was ever forwarded. */
     public void discard() {

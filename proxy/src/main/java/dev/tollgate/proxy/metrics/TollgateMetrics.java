@@ -42,8 +42,8 @@ public final class TollgateMetrics implements CallRecordSink {
                 .labelNames("agent", "status").register(registry);
         tokens = Counter.builder().name("tollgate_tokens").help("Tokens by kind (input, cached_input, output, reasoning)")
                 .labelNames("agent", "kind").register(registry);
-        refusals = Counter.builder().name("tollgate_refusals").help("Calls Tollgate refused itself, by status")
-                .labelNames("agent", "status").register(registry);
+        refusals = Counter.builder().name("tollgate_refusals").help("Calls Tollgate refused itself, by error code")
+                .labelNames("agent", "code").register(registry);
         admission = Histogram.builder().name("tollgate_admission_seconds")
                 .help("Time Tollgate takes between a complete request and forwarding it (the latency it adds before the provider)")
                 .classicUpperBounds(0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
@@ -80,7 +80,7 @@ public final class TollgateMetrics implements CallRecordSink {
         String agent = label(call.agent());
         requests.labelValues(agent, Integer.toString(call.status())).inc();
         if (call.refused()) {
-            refusals.labelValues(agent, Integer.toString(call.status())).inc();
+            refusals.labelValues(agent, call.refusalCode() == null ? "" : call.refusalCode()).inc();
         }
         if (call.cost().value() > 0) {
             // Metrics are for graphs: the exact amounts are in the ledger.

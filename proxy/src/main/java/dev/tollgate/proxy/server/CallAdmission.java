@@ -69,7 +69,7 @@ final class CallAdmission {
         Optional<ErrorResponse> unpriced = meter.inspect(request);
         if (unpriced.isPresent()) {
             request.release();
-            meter.refused(unpriced.get().status().code());
+            meter.refused(unpriced.get().status().code(), unpriced.get().code());
             FullHttpResponse response = unpriced.get().toHttpResponse(alloc, keepAlive);
             response.headers().set(TollgateHeaders.AGENT, agent);
             return Decision.refuse(response);
@@ -77,7 +77,7 @@ final class CallAdmission {
         Admission.Refused refused = loopOrBudget(meter, agent, intent, caller.team());
         if (refused != null) {
             meter.request().release();
-            meter.refused(HttpResponseStatus.TOO_MANY_REQUESTS.code());
+            meter.refused(HttpResponseStatus.TOO_MANY_REQUESTS.code(), refused.code());
             return Decision.refuse(RefusalResponse.of(refused, agent, intent, System.currentTimeMillis(), alloc, keepAlive));
         }
         return new Decision(null, meter, agent);

@@ -68,7 +68,7 @@ class MetricsTest {
             assertThat(scrape.headers().firstValue("content-type").orElse("")).startsWith("text/plain");
             assertThat(samples).containsEntry("tollgate_requests_total{agent=\"research-agent\",status=\"200\"}", 3.0)
                     .containsEntry("tollgate_requests_total{agent=\"research-agent\",status=\"429\"}", 1.0)
-                    .containsEntry("tollgate_refusals_total{agent=\"research-agent\",status=\"429\"}", 1.0)
+                    .containsEntry("tollgate_refusals_total{agent=\"research-agent\",code=\"rate_limit_exceeded\"}", 1.0)
                     .containsEntry("tollgate_budget_remaining{agent=\"research-agent\",limit=\"max_requests_per_day\",scope=\"agent 'research-agent'\"}", 0.0);
             assertThat(samples.get("tollgate_cost_usd_total{agent=\"research-agent\",model=\"gpt-4o-2024-08-06\"}")).isPositive();
             assertThat(samples.get("tollgate_tokens_total{agent=\"research-agent\",kind=\"output\"}")).isPositive();
