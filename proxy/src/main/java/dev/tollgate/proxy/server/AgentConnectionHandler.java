@@ -10,8 +10,6 @@ import dev.tollgate.proxy.metering.Metering;
 import dev.tollgate.proxy.upstream.ProviderRequests;
 import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
 import dev.tollgate.proxy.upstream.UpstreamExchange;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -148,7 +146,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
         }
         if (path.equals("/healthz") && (HttpMethod.GET.equals(request.method()) || HttpMethod.HEAD.equals(request.method()))) {
             request.release();
-            respond(health(), keepAlive);
+            respond(health(keepAlive), keepAlive);
             return;
         }
         if (path.equals(ProviderRequests.AGENT_PREFIX) || path.startsWith(ProviderRequests.AGENT_PREFIX + "/")) {
@@ -161,31 +159,16 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
         }
         if (path.equals("/dashboard") && HttpMethod.GET.equals(request.method())) {
             request.release();
-            byte[] page = Dashboard.page();
-            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-                    ctx.alloc().buffer(page.length).writeBytes(page));
-            response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/html; charset=utf-8")
-                    .setInt(HttpHeaderNames.CONTENT_LENGTH, page.length)
-                    .set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
-            respond(response, keepAlive);
+            FullHttpResponse page = local(HttpResponseStatus.OK, "text/html; charset=utf-8", Dashboard.page(), keepAlive);
+            page.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+            respond(page, keepAlive);
             return;
         }
         if (path.equals("/metrics") && HttpMethod.GET.equals(request.method())) {
-            String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+            boolean allowed = adminAllowed(request);
             request.release();
-            java.net.SocketAddress remote = ctx.channel().remoteAddress();
-            java.net.InetAddress client = remote instanceof java.net.InetSocketAddress address ? address.getAddress() : null;
-            if (!admin.allows(client, authorization)) {
-                respond(new ErrorResponse(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "admin_unauthorized",
-                        "tollgate: /metrics needs Authorization: Bearer <admin.token>").toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
-                return;
-            }
-            byte[] text = metrics.scrape();
-            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-                    ctx.alloc().buffer(text.length).writeBytes(text));
-            response.headers().set(HttpHeaderNames.CONTENT_TYPE, TollgateMetrics.contentType())
-                    .setInt(HttpHeaderNames.CONTENT_LENGTH, text.length);
-            respond(response, keepAlive);
+            respond(allowed ? local(HttpResponseStatus.OK, TollgateMetrics.contentType(), metrics.scrape(), keepAlive)
+                    : adminRefusal(keepAlive), keepAlive);
             return;
         }
         String method = request.method().name();
@@ -230,14 +213,10 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
         HttpMethod method = request.method();
         String uri = request.uri();
         String body = request.content().toString(java.nio.charset.StandardCharsets.UTF_8);
-        String authorization = request.headers().get(HttpHeaderNames.AUTHORIZATION);
+        boolean allowed = adminAllowed(request);
         request.release();
-        java.net.SocketAddress remote = ctx.channel().remoteAddress();
-        java.net.InetAddress client = remote instanceof java.net.InetSocketAddress address ? address.getAddress() : null;
-        if (!admin.allows(client, authorization)) {
-            respond(new ErrorResponse(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "admin_unauthorized",
-                    "tollgate: the admin API needs Authorization: Bearer <admin.token> (without admin.token in the"
-                            + " config, it answers loopback clients only)").toHttpResponse(ctx.alloc(), keepAlive), keepAlive);
+        if (!allowed) {
+            respond(adminRefusal(keepAlive), keepAlive);
             return;
         }
         answering = true;
@@ -252,14 +231,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
                 response = new ErrorResponse(HttpResponseStatus.INTERNAL_SERVER_ERROR, "api_error", "internal_error",
                         "tollgate: internal error; see the proxy's log").toHttpResponse(ctx.alloc(), keepAlive);
             } else {
-                ByteBuf json = ctx.alloc().buffer(answer.json().length).writeBytes(answer.json());
-                response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, answer.status(), json);
-                response.headers()
-                        .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                        .setInt(HttpHeaderNames.CONTENT_LENGTH, json.readableBytes());
-                if (!keepAlive) {
-                    response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-                }
+                response = local(answer.status(), HttpHeaderValues.APPLICATION_JSON, answer.json(), keepAlive);
             }
             respond(response, keepAlive);
             if (keepAlive) {
@@ -359,13 +331,34 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
         return error.toHttpResponse(ctx.alloc(), false);
     }
 
-    private FullHttpResponse health() {
-        ByteBuf body = ByteBufUtil.writeUtf8(ctx.alloc(), "{\"status\":\"ok\"}");
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, body);
-        response.headers()
-                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+    private static final byte[] HEALTHY = "{\"status\":\"ok\"}".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private FullHttpResponse health(boolean keepAlive) {
+        return local(HttpResponseStatus.OK, HttpHeaderValues.APPLICATION_JSON, HEALTHY, keepAlive);
+    }
+
+    /** A complete response Tollgate answers itself. */
+    private FullHttpResponse local(HttpResponseStatus status, CharSequence contentType, byte[] body, boolean keepAlive) {
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                ctx.alloc().buffer(body.length).writeBytes(body));
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType).setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        if (!keepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
         return response;
+    }
+
+    /** The admin rule (SPEC §7): the admin token when one is configured, else loopback clients only. */
+    private boolean adminAllowed(FullHttpRequest request) {
+        java.net.SocketAddress remote = ctx.channel().remoteAddress();
+        java.net.InetAddress client = remote instanceof java.net.InetSocketAddress address ? address.getAddress() : null;
+        return admin.allows(client, request.headers().get(HttpHeaderNames.AUTHORIZATION));
+    }
+
+    private FullHttpResponse adminRefusal(boolean keepAlive) {
+        return new ErrorResponse(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "admin_unauthorized",
+                "tollgate: the admin API needs Authorization: Bearer <admin.token> (without admin.token in the"
+                        + " config, it answers loopback clients only)").toHttpResponse(ctx.alloc(), keepAlive);
     }
 
     /** True for {@code /v1/../x}, {@code /./x} and the like, percent-encoded or not. */
