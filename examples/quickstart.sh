@@ -3,32 +3,14 @@
 # proxy on free loopback ports, sends calls through the proxy the way an agent does, and stops both.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/examples/lib/servers.sh"
 
 # Build once up front (no-op when the jar is fresh), so the two servers start fast.
 "$root/tollgate" --version >/dev/null
 
-# Waits until a server prints its base URL after the given marker, and prints that URL.
-base_url_of() {
-  local log="$1" marker="$2" url=""
-  for _ in $(seq 1 100); do
-    url="$(grep -o "$marker"'http://[0-9.]*:[0-9]*/v1' "$log" | head -1 | sed "s|^$marker||" || true)"
-    [ -n "$url" ] && { echo "$url"; return 0; }
-    sleep 0.1
-  done
-  echo "quickstart: a server did not start; its output:" >&2; cat "$log" >&2; return 1
-}
-
 "$root/tollgate" mock-upstream --port 0 --chunk-delay-ms 30 >"$work/mock.log" 2>&1 &
 pids+=($!)
-provider="$(base_url_of "$work/mock.log" "listening on ")"
+provider="$(url_after "$work/mock.log" "listening on ")"
 
 cat >"$work/tollgate.yaml" <<YAML
 listen: 127.0.0.1:0
@@ -42,7 +24,7 @@ agents:
 YAML
 TOLLGATE_CALL_LOG=INFO "$root/tollgate" serve --config "$work/tollgate.yaml" >"$work/proxy.log" 2>&1 &
 pids+=($!)
-proxy="$(base_url_of "$work/proxy.log" "OPENAI_BASE_URL=")"
+proxy="$(url_after "$work/proxy.log" "OPENAI_BASE_URL=")"
 
 echo "fake provider : $provider"
 echo "Tollgate      : $proxy   (agents use OPENAI_BASE_URL=$proxy)"

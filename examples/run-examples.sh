@@ -4,23 +4,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-work="$(mktemp -d)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source examples/lib/servers.sh
 
 echo "== the annotated config is valid"
 OPENAI_API_KEY=sk-x RESEARCH_AGENT_KEY=tg-research TOLLGATE_ADMIN_TOKEN=0123456789abcdef0123 \
   ./tollgate check-config examples/tollgate.yaml
 
-url_after() {  # waits for a server to print its base URL after a marker
-  for _ in $(seq 1 100); do
-    u="$(grep -o "$2"'http://[0-9.]*:[0-9]*/v1' "$1" | head -1 | sed "s|^$2||" || true)"
-    [ -n "$u" ] && { echo "$u"; return 0; }
-    sleep 0.1
-  done
-  cat "$1" >&2; return 1
-}
 ./tollgate mock-upstream --port 0 >"$work/mock.log" 2>&1 & pids+=($!)
 provider="$(url_after "$work/mock.log" "listening on ")"
 cat >"$work/tollgate.yaml" <<YAML
@@ -39,10 +28,7 @@ examples/curl.sh "$proxy"
 echo "== runaway agent"
 examples/runaway-agent.sh "$proxy" | tail -2
 echo "== Java (com.openai:openai-java)"
-# test-compile in the reactor, so that the sibling modules resolve without being installed first.
-mvn -B -q -pl proxy -am -DskipTests test-compile dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$work/cp.txt" >/dev/null
-java -cp "$(cat "$work/cp.txt")" examples/java/Agent.java
+java -cp "$(test_classpath)" examples/java/Agent.java
 expected="curl-agent java-agent runaway"
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   echo "== Node (openai from the npm registry)"

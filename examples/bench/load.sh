@@ -10,24 +10,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 rates="${RATES:-500 1000}"
 secs="${SECONDS_EACH:-20}"
-work="$(mktemp -d)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source examples/lib/servers.sh
 
 ./tollgate --version >/dev/null
-mvn -B -q -pl proxy -am -DskipTests test-compile dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$work/cp.txt" >/dev/null
-cp="$(cat "$work/cp.txt")"
+cp="$(test_classpath)"
 
-url_after() {
-  for _ in $(seq 1 100); do
-    u="$(grep -o "$2"'http://[0-9.]*:[0-9]*/v1' "$1" | head -1 | sed "s|^$2||" || true)"
-    [ -n "$u" ] && { echo "$u"; return 0; }
-    sleep 0.1
-  done
-  cat "$1" >&2; return 1
-}
 java -Xmx512m -jar proxy/target/tollgate.jar mock-upstream --port 0 >"$work/mock.log" 2>&1 & pids+=($!)
 provider="$(url_after "$work/mock.log" "listening on ")"
 cat >"$work/tollgate.yaml" <<YAML
