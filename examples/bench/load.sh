@@ -1,48 +1,165 @@
 #!/usr/bin/env bash
-# Load test: the fake provider and the proxy as separate processes on loopback; the same open-loop,
-# constant-rate load first straight at the provider, then through Tollgate (metering, ledger and
-# budgets on), at each rate, plain and streamed. Prints latency percentiles (microseconds, from each
-# request's intended start), errors, and the proxy's CPU per request and RSS from /proc.
-#   examples/bench/load.sh                 # rates 500 1000, 20 s each
-#   RATES="500 1000 2000" SECONDS_EACH=30 examples/bench/load.sh
+# Load test (issue 9): the fake provider, Tollgate and, when installed, nginx `proxy_pass` run as
+# separate processes on loopback; examples/bench/LoadGenerator.java (one Netty thread) drives them.
+#   1. Open loop at each of RATES, plain then streamed: the same constant-rate load straight at the
+#      provider, through nginx, and through Tollgate (metering, ledger and a budget on). Prints the
+#      added latency (p50/p90/p99/p99.9 over direct, microseconds from each request's intended start),
+#      errors, Tollgate's CPU per request (from /proc), its RSS and its GC pauses in the run.
+#   2. Maximum throughput: closed loop on MAX_CONNECTIONS connections, direct, nginx and Tollgate.
+#   3. HOLD_STREAMS concurrent streams (slow ones: the provider waits 1 s between events) against
+#      Tollgate with its -Xmx256m heap: how many completed, the peak RSS and the heap after a full GC.
+#   examples/bench/load.sh                                   # 500 1000 2000 5000/s, 20 s each
+#   RATES="1000" SECONDS_EACH=10 HOLD_STREAMS=0 examples/bench/load.sh
+#   PROXY_OPTS="-XX:StartFlightRecording=filename=/tmp/tollgate.jfr" ...   # profile the proxy with JFR
+# The generator shares the machine's cores with the servers; the numbers say so by including it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-rates="${RATES:-500 1000}"
+rates="${RATES:-500 1000 2000 5000}"
 secs="${SECONDS_EACH:-20}"
+max_connections="${MAX_CONNECTIONS:-64}"
+hold_streams="${HOLD_STREAMS:-9000}"
+proxy_heap="${PROXY_HEAP:--Xmx256m}"
 source examples/lib/servers.sh
 
 ./tollgate --version >/dev/null
 cp="$(test_classpath)"
+generate() { java -Dlogback.configurationFile=examples/bench/logback-quiet.xml -cp "$cp" examples/bench/LoadGenerator.java "$@"; }
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
-java -Xmx512m -jar proxy/target/tollgate.jar mock-upstream --port 0 >"$work/mock.log" 2>&1 & pids+=($!)
-provider="$(url_after "$work/mock.log" "listening on ")"
-cat >"$work/tollgate.yaml" <<YAML
+start_provider() {  # start_provider [MOCK OPTIONS]: (re)starts the fake provider; sets $provider
+  java -Xmx1g -jar proxy/target/tollgate.jar mock-upstream --port 0 "$@" >"$work/mock.log" 2>&1 & pids+=($!)
+  provider_pid=$!
+  provider="$(url_after "$work/mock.log" "listening on ")"
+}
+start_provider
+start_proxy() {  # start_proxy: (re)starts Tollgate in front of $provider; sets $proxy and $proxy_pid
+  cat >"$work/tollgate.yaml" <<YAML
 listen: 127.0.0.1:0
 upstream: { base_url: $provider }
 storage: { path: $work/ledger.db }
 agents:
-  bench-agent: { max_cost_per_day_usd: 100000, max_requests_per_minute: 1000000, alert_at: 0.9 }
+  bench-agent: { max_cost_per_day_usd: 100000, max_requests_per_minute: 10000000, alert_at: 0.9 }
 YAML
-java -Xmx256m -jar proxy/target/tollgate.jar serve --config "$work/tollgate.yaml" >"$work/proxy.log" 2>&1 & proxy_pid=$!
-pids+=($proxy_pid)
-proxy="$(url_after "$work/proxy.log" "OPENAI_BASE_URL=")"
+  java $proxy_heap ${PROXY_OPTS:-} -Xlog:gc:file="$work/gc.log" -jar proxy/target/tollgate.jar serve --config "$work/tollgate.yaml" \
+    >"$work/proxy.log" 2>&1 & proxy_pid=$!
+  pids+=($proxy_pid)
+  proxy="$(url_after "$work/proxy.log" "OPENAI_BASE_URL=")"
+}
+start_proxy
+
+nginx_url=""
+if command -v nginx >/dev/null 2>&1; then
+  nginx_port=$(( 20000 + RANDOM % 20000 ))
+  provider_port="${provider##*:}"; provider_port="${provider_port%%/*}"
+  mkdir -p "$work/nginx"
+  cat >"$work/nginx/nginx.conf" <<NGINX
+daemon off;
+worker_processes auto;
+$( [ "$(id -u)" = 0 ] && echo "user root root;" )
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 20000; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body; proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi; uwsgi_temp_path $work/nginx/uwsgi; scgi_temp_path $work/nginx/scgi;
+  upstream provider { server 127.0.0.1:$provider_port; keepalive 512; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    keepalive_requests 1000000;
+    location /v1/ { proxy_pass http://provider; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }
+  }
+}
+NGINX
+  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & nginx_pid=$!
+  pids+=($nginx_pid)
+  nginx_url="http://127.0.0.1:$nginx_port/v1"
+  for _ in $(seq 1 50); do curl -s -o /dev/null "$nginx_url/models" && break; sleep 0.1; done
+fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$proxy_pid/stat"; }
+nginx_ticks() { for p in $(pgrep -P "$nginx_pid") "$nginx_pid"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{t += $1} END {print t}'; }
+per_request() { echo "$(( ($2 - $1) * 1000000 / hz / $3 ))us"; }  # per_request TICKS_BEFORE TICKS_AFTER REQUESTS
+rss() { awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$proxy_pid/status"; }
 hz="$(getconf CLK_TCK)"
-echo "machine: $(nproc) cores, $(java -version 2>&1 | head -1)"
+# gc_since LINE: the GC pauses logged after line LINE of the GC log: count, total and longest, in ms.
+gc_since() {
+  tail -n +"$(( $1 + 1 ))" "$work/gc.log" | awk '/Pause/ { ms = $NF; sub(/ms/, "", ms); n++; t += ms; if (ms > m) m = ms }
+    END { printf "%d pauses, %.1f ms total, %.1f ms max", n, t, m }'
+}
+added() {  # added NAME THROUGH DIRECT: the added latency at each percentile
+  local out="" p
+  for p in p50 p90 p99 p999; do
+    out="$out $p=$(( $(field "$1_$p" "$2") - $(field "$1_$p" "$3") ))"
+  done
+  echo "$out"
+}
+
+echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(java -version 2>&1 | head -1)"
+echo "provider $provider  tollgate $proxy  nginx ${nginx_url:-not installed}"
+echo "== warm-up (JIT) through every path"
 for stream in false true; do
+  generate rate "$proxy" 2000 10 "$stream" >/dev/null
+  [ -n "$nginx_url" ] && generate rate "$nginx_url" 2000 5 "$stream" >/dev/null
+  generate rate "$provider" 2000 5 "$stream" >/dev/null
+done
+
+for stream in false true; do
+  metric=total; [ "$stream" = true ] && metric=ttfb
   for rate in $rates; do
-    # Warm-up through both paths, then the measured runs.
-    java -cp "$cp" examples/bench/LoadHarness.java "$proxy" "$rate" 5 "$stream" >/dev/null
-    direct="$(java -cp "$cp" examples/bench/LoadHarness.java "$provider" "$rate" "$secs" "$stream")"
+    echo "== rate $rate/s, stream=$stream, $secs s"
+    direct="$(generate rate "$provider" "$rate" "$secs" "$stream")"
+    echo "direct   : $direct"
+    if [ -n "$nginx_url" ]; then
+      nginx_before="$(nginx_ticks)"
+      through_nginx="$(generate rate "$nginx_url" "$rate" "$secs" "$stream")"
+      nginx_after="$(nginx_ticks)"
+      echo "nginx    : $through_nginx"
+      echo "  nginx added $metric:$(added "$metric" "$through_nginx" "$direct")  cpu_per_request=$(per_request "$nginx_before" "$nginx_after" $(( rate * (secs + 3) )))"
+    fi
+    gc_line="$(wc -l < "$work/gc.log")"
     before="$(cpu_ticks)"
-    through="$(java -cp "$cp" examples/bench/LoadHarness.java "$proxy" "$rate" "$secs" "$stream")"
+    through="$(generate rate "$proxy" "$rate" "$secs" "$stream")"
     after="$(cpu_ticks)"
-    requests=$((rate * secs))
-    cpu_us=$(( (after - before) * 1000000 / hz / requests ))
-    rss="$(awk '/VmRSS/ {print $2 " " $3}' "/proc/$proxy_pid/status")"
-    echo "direct : $direct"
-    echo "tollgate: $through  proxy_cpu_per_request=${cpu_us}us rss=$rss"
+    echo "tollgate : $through"
+    [ "$stream" = true ] && echo "  tollgate added total:$(added total "$through" "$direct")"
+    echo "  tollgate added $metric:$(added "$metric" "$through" "$direct")  cpu_per_request=$(per_request "$before" "$after" $(( rate * (secs + 3) ))) rss=$(rss) gc: $(gc_since "$gc_line")"
   done
 done
+
+echo "== maximum throughput, closed loop on $max_connections connections, $secs s each"
+for stream in false true; do
+  direct="$(generate max "$provider" "$max_connections" "$secs" "$stream")"
+  echo "direct   stream=$stream: $direct"
+  if [ -n "$nginx_url" ]; then
+    through_nginx="$(generate max "$nginx_url" "$max_connections" "$secs" "$stream")"
+    echo "nginx    stream=$stream: $through_nginx"
+  fi
+  through="$(generate max "$proxy" "$max_connections" "$secs" "$stream")"
+  echo "tollgate stream=$stream: $through  rss=$(rss)"
+  if [ -n "$nginx_url" ]; then
+    echo "  tollgate/nginx throughput: $(awk -v t="$(field throughput_per_s "$through")" -v n="$(field throughput_per_s "$through_nginx")" 'BEGIN { printf "%.0f%%", 100 * t / n }')"
+  fi
+done
+
+if [ "$hold_streams" -gt 0 ]; then
+  echo "== $hold_streams concurrent streams through Tollgate ($proxy_heap), one event per second"
+  kill "$provider_pid" "$proxy_pid"
+  start_provider --chunk-delay-ms 1000
+  start_proxy
+  peak=0
+  generate hold "$proxy" "$hold_streams" true >"$work/hold.out" & gen=$!
+  while kill -0 "$gen" 2>/dev/null; do
+    now="$(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$proxy_pid/status")"
+    [ "$now" -gt "$peak" ] && peak="$now"
+    if [ -z "${heap_mid:-}" ] && [ "$(ls /proc/$proxy_pid/fd | wc -l)" -gt $(( hold_streams * 2 - 100 )) ]; then
+      heap_mid="$(jcmd "$proxy_pid" GC.heap_info | awk '/garbage-first heap/ {print $NF}')"
+      jcmd "$proxy_pid" GC.run >/dev/null
+      heap_mid="$(jcmd "$proxy_pid" GC.heap_info | awk '/garbage-first heap/ {for (i = 1; i <= NF; i++) if ($i == "used") print $(i + 1)}')"
+      fds="$(ls /proc/$proxy_pid/fd | wc -l)"
+    fi
+    sleep 0.2
+  done
+  echo "tollgate : $(cat "$work/hold.out")  peak_rss=${peak} MB proxy_fds_at_peak=${fds:-?} heap_used_after_full_gc_at_peak=${heap_mid:-?}"
+fi

@@ -7,7 +7,7 @@ import java.util.List;
  * One configured limit: its key as written in the config, what it counts, over which window, and its
  * value (dollars for cost limits, a count otherwise). Per-intent limits have no window.
  */
-public record Limit(String key, Kind kind, Window window, BigDecimal value) {
+public record Limit(String key, Kind kind, Window window, BigDecimal value, long units) {
 
     /** What a limit counts. */
     public enum Kind { COST, REQUESTS, TOKENS, INTENTS }
@@ -18,8 +18,11 @@ public record Limit(String key, Kind kind, Window window, BigDecimal value) {
         }
     }
 
-    /** The limit in nano-dollars (cost) or units (everything else). */
-    public long units() {
-        return kind == Kind.COST ? value.movePointRight(9).longValueExact() : value.longValueExact();
+    /**
+     * A limit whose {@code units} are worked out once here, not on every admission: nano-dollars for cost
+     * limits, the count for everything else. The loader has already refused values that do not fit.
+     */
+    public Limit(String key, Kind kind, Window window, BigDecimal value) {
+        this(key, kind, window, value, kind == Kind.COST ? value.movePointRight(9).longValueExact() : value.longValueExact());
     }
 }

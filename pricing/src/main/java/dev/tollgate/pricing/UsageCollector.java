@@ -60,7 +60,7 @@ final class UsageCollector {
                 depth++;
             }
             case END_OBJECT, END_ARRAY -> depth--;
-            case VALUE_STRING -> onString(parser.getText());
+            case VALUE_STRING -> onString(parser);
             case VALUE_NUMBER_INT -> onNumber(parser.getLongValue());
             default -> { }
         }
@@ -114,14 +114,15 @@ final class UsageCollector {
         }
     }
 
-    private void onString(String value) {
+    /** Reads the string only where it is wanted: most strings of a response (ids, fingerprints) are not. */
+    private void onString(JsonParser parser) throws IOException {
         if (depth == 1) {
             switch (keys[0]) {
-                case "model" -> model = value;
-                case "type" -> eventType = value;
+                case "model" -> model = parser.getText();
+                case "type" -> eventType = parser.getText();
                 case "delta" -> {
                     if (eventType != null && eventType.endsWith(".delta") && !eventType.contains("audio")) {
-                        appendText(value);
+                        appendText(parser.getText());
                     }
                 }
                 default -> { }
@@ -129,11 +130,11 @@ final class UsageCollector {
             return;
         }
         if (depth == 2 && at(0, "response") && at(1, "model")) {
-            model = value;
+            model = parser.getText();
         } else if (at(0, "choices") && isGeneratedText()) {
-            appendText(value);
+            appendText(parser.getText());
         } else if (depth == 5 && at(0, "output") && at(2, "content") && at(4, "text")) {
-            appendText(value);
+            appendText(parser.getText());
         }
     }
 

@@ -49,6 +49,15 @@ public record UsdNanos(long value) implements Comparable<UsdNanos> {
 
     /** Exact dollars without a sign, at least two decimals: {@code 50.0213}, {@code 50.00}. */
     public static String plainDollars(long nanos) {
+        if (nanos >= 0) {
+            // Integer arithmetic: this runs for a response header on every budgeted call.
+            String fraction = Long.toString(nanos % 1_000_000_000L + 1_000_000_000L);  // "1" and nine digits
+            int end = fraction.length();
+            while (end > 3 && fraction.charAt(end - 1) == '0') {
+                end--;
+            }
+            return new StringBuilder(24).append(nanos / 1_000_000_000L).append('.').append(fraction, 1, end).toString();
+        }
         BigDecimal dollars = BigDecimal.valueOf(nanos, SCALE).stripTrailingZeros();
         if (dollars.scale() < 2) {
             dollars = dollars.setScale(2, RoundingMode.UNNECESSARY);

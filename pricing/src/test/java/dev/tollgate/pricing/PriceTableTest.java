@@ -131,6 +131,21 @@ class PriceTableTest {
     }
 
     @Test
+    void plainDollarsMatchesBigDecimalArithmetic() {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(42);
+        long[] edges = {0, 1, 9, 10, 999_999_999L, 1_000_000_000L, 1_000_000_001L, 1_230_000_000L, 1_200_000_000L,
+            Long.MAX_VALUE, Long.MAX_VALUE - 1};
+        java.util.stream.LongStream.concat(java.util.Arrays.stream(edges), random.longs(5_000, 0, Long.MAX_VALUE))
+                .forEach(nanos -> {
+                    BigDecimal dollars = BigDecimal.valueOf(nanos, 9).stripTrailingZeros();
+                    String expected = (dollars.scale() < 2 ? dollars.setScale(2) : dollars).toPlainString();
+                    assertThat(UsdNanos.plainDollars(nanos)).as("%d nanos", nanos).isEqualTo(expected);
+                });
+        assertThat(UsdNanos.plainDollars(0)).isEqualTo("0.00");
+        assertThat(UsdNanos.plainDollars(1_200_000_000L)).isEqualTo("1.20");
+    }
+
+    @Test
     void halfNanoRoundsToEven() {
         ModelPrice price = new ModelPrice(new BigDecimal("0.0005"), null, BigDecimal.ZERO);
 

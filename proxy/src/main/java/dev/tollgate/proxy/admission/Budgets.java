@@ -53,6 +53,7 @@ public final class Budgets {
     private final Clock clock;
     private final Events events;
     private volatile TollgateConfig config;
+    private volatile AgentPlans plans;
     private final Map<String, EnumMap<Window, WindowCounter>> counters = new HashMap<>();
     private final LinkedHashMap<String, IntentCounter> intents = new LinkedHashMap<>(1024, 0.75f, true) {
         @Override
@@ -66,12 +67,14 @@ public final class Budgets {
 
     public Budgets(TollgateConfig config, Clock clock, Events events) {
         this.config = config;
+        this.plans = new AgentPlans(config);
         this.clock = clock;
         this.events = events;
     }
 
     /** Applies a new config; what was spent and reserved stays. */
     public void reconfigure(TollgateConfig newConfig) {
+        this.plans = new AgentPlans(newConfig);
         this.config = newConfig;
     }
 
@@ -156,8 +159,10 @@ public final class Budgets {
      */
     public Admission admit(String agent, String intent, long promptTokens, long outputCap, int choices, ModelPrice price,
             boolean producesOutput) {
-        TollgateConfig cfg = config;
-        AgentPolicy policy = cfg.policyOf(agent);
+        AgentPlans currentPlans = plans;
+        TollgateConfig cfg = currentPlans.config();
+        AgentPlans.Plan plan = currentPlans.of(agent);
+        AgentPolicy policy = plan.policy();
         long now = clock.millis();
         ZoneId zone = cfg.timeZone();
         boolean alertOnly = policy.breachAction() == BreachAction.ALERT;
@@ -170,12 +175,11 @@ public final class Budgets {
                                 + "; resume it with tollgate resume " + agent);
             }
             List<ScopedLimit> limits = new ArrayList<>();
-            collect(limits, "agent:" + agent, "agent '" + agent + "'", policy.windowLimits(), now, zone);
+            collect(limits, "agent:" + agent, "agent '" + agent + "'", plan.own(), now, zone);
             if (policy.team() != null) {
-                collect(limits, "team:" + policy.team(), "team '" + policy.team() + "'",
-                        cfg.teams().getOrDefault(policy.team(), WindowLimits.NONE), now, zone);
+                collect(limits, "team:" + policy.team(), "team '" + policy.team() + "'", plan.team(), now, zone);
             }
-            collect(limits, "global", "the global budget", cfg.global(), now, zone);
+            collect(limits, "global", "the global budget", currentPlans.global(), now, zone);
             String intentKey = intent == null ? null : SpendSnapshot.intentKey(agent, intent);
             IntentCounter intentCounter = intent == null ? null : intents.get(intentKey);
             boolean newIntent = intent != null && intentCounter == null;
@@ -450,8 +454,8 @@ public final class Budgets {
         }
     }
 
-    private void collect(List<ScopedLimit> out, String key, String scope, WindowLimits limits, long now, ZoneId zone) {
-        for (Limit limit : limits.all()) {
+    private void collect(List<ScopedLimit> out, String key, String scope, List<Limit> limits, long now, ZoneId zone) {
+        for (Limit limit : limits) {
             out.add(new ScopedLimit(scope, limit, counter(key, limit.window(), now, zone)));
         }
     }
@@ -520,8 +524,10 @@ public final class Budgets {
 
     /** A consistent view of one agent now: {cost nanos, requests, tokens} per window and its limits. */
     public AgentView view(String agent) {
-        TollgateConfig cfg = config;
-        AgentPolicy policy = cfg.policyOf(agent);
+        AgentPlans currentPlans = plans;
+        TollgateConfig cfg = currentPlans.config();
+        AgentPlans.Plan plan = currentPlans.of(agent);
+        AgentPolicy policy = plan.policy();
         long now = clock.millis();
         ZoneId zone = cfg.timeZone();
         lock.lock();
@@ -531,12 +537,11 @@ public final class Budgets {
                 use.put(c.window, new long[] {c.costNanos, c.requests, c.tokens});
             }
             List<ScopedLimit> limits = new ArrayList<>();
-            collect(limits, "agent:" + agent, "agent '" + agent + "'", policy.windowLimits(), now, zone);
+            collect(limits, "agent:" + agent, "agent '" + agent + "'", plan.own(), now, zone);
             if (policy.team() != null) {
-                collect(limits, "team:" + policy.team(), "team '" + policy.team() + "'",
-                        cfg.teams().getOrDefault(policy.team(), WindowLimits.NONE), now, zone);
+                collect(limits, "team:" + policy.team(), "team '" + policy.team() + "'", plan.team(), now, zone);
             }
-            collect(limits, "global", "the global budget", cfg.global(), now, zone);
+            collect(limits, "global", "the global budget", currentPlans.global(), now, zone);
             List<LimitView> views = new ArrayList<>();
             for (ScopedLimit s : limits) {
                 long value = s.limit().units();

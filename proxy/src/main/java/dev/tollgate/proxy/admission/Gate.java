@@ -88,8 +88,9 @@ public final class Gate {
         } else {
             agent = ANONYMOUS;
         }
-        AgentPolicy policy = config.policyOf(agent);
-        return new Caller(agent, policy.team(), null);
+        // The team is never inherited from defaults, so the agent's own entry is all that is needed.
+        AgentPolicy own = config.agents().get(agent);
+        return new Caller(agent, own == null ? null : own.team(), null);
     }
 
     /** An agent connection started a call of {@code agent}. */

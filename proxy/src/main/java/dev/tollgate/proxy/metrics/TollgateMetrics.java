@@ -3,6 +3,7 @@ package dev.tollgate.proxy.metrics;
 import dev.tollgate.proxy.admission.Budgets;
 import dev.tollgate.proxy.metering.CallRecord;
 import dev.tollgate.proxy.metering.CallRecordSink;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -33,6 +34,35 @@ public final class TollgateMetrics implements CallRecordSink {
     private final Counter tokens;
     private final Counter refusals;
     private final Histogram admission;
+    /** Each labelled agent's series, looked up once: resolving label values costs more than counting. */
+    private final ConcurrentHashMap<String, AgentSeries> series = new ConcurrentHashMap<>();
+
+    /** The data points of one agent label; there are at most as many of these as agent labels. */
+    private final class AgentSeries {
+        final CounterDataPoint input;
+        final CounterDataPoint cachedInput;
+        final CounterDataPoint output;
+        final CounterDataPoint reasoning;
+        final ConcurrentHashMap<Integer, CounterDataPoint> byStatus = new ConcurrentHashMap<>();
+        final ConcurrentHashMap<String, CounterDataPoint> costByModel = new ConcurrentHashMap<>();
+        final String agent;
+
+        AgentSeries(String agent) {
+            this.agent = agent;
+            input = tokens.labelValues(agent, "input");
+            cachedInput = tokens.labelValues(agent, "cached_input");
+            output = tokens.labelValues(agent, "output");
+            reasoning = tokens.labelValues(agent, "reasoning");
+        }
+
+        CounterDataPoint status(int status) {
+            return byStatus.computeIfAbsent(status, code -> requests.labelValues(agent, Integer.toString(code)));
+        }
+
+        CounterDataPoint cost(String model) {
+            return costByModel.computeIfAbsent(model, m -> cost.labelValues(agent, m));
+        }
+    }
 
     public TollgateMetrics(Set<String> configuredAgents, Budgets budgets) {
         this.configured = Set.copyOf(configuredAgents);
@@ -78,19 +108,20 @@ public final class TollgateMetrics implements CallRecordSink {
     @Override
     public void record(CallRecord call) {
         String agent = label(call.agent());
-        requests.labelValues(agent, Integer.toString(call.status())).inc();
+        AgentSeries of = series.computeIfAbsent(agent, AgentSeries::new);
+        of.status(call.status()).inc();
         if (call.refused()) {
             refusals.labelValues(agent, call.refusalCode() == null ? "" : call.refusalCode()).inc();
         }
         if (call.cost().value() > 0) {
             // Metrics are for graphs: the exact amounts are in the ledger.
-            cost.labelValues(agent, call.model() == null ? "" : call.model()).inc(call.cost().value() / 1e9);
+            of.cost(call.model() == null ? "" : call.model()).inc(call.cost().value() / 1e9);
         }
         var usage = call.usage();
-        tokens.labelValues(agent, "input").inc(usage.inputTokens());
-        tokens.labelValues(agent, "cached_input").inc(usage.cachedInputTokens());
-        tokens.labelValues(agent, "output").inc(usage.outputTokens());
-        tokens.labelValues(agent, "reasoning").inc(usage.reasoningTokens());
+        of.input.inc(usage.inputTokens());
+        of.cachedInput.inc(usage.cachedInputTokens());
+        of.output.inc(usage.outputTokens());
+        of.reasoning.inc(usage.reasoningTokens());
     }
 
     /** Records how long admitting one call took. */
