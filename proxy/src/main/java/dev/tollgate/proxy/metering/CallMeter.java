@@ -110,8 +110,8 @@ public final class CallMeter {
     }
 
     /**
-     * Reads the request before it is forwarded. Returns the refusal to send instead (an unpriced model
-     * under {@code unknown_model: block}), or empty; in that case {@link #request()} may differ from the
+     * Reads the request before it is forwarded. Returns the refusal to send instead (a body that is not a
+     * JSON object with a model, or an unpriced model under {@code unknown_model: block}), or empty; in that case {@link #request()} may differ from the
      * given one, which this meter then owns.
      */
     public Optional<ErrorResponse> inspect(FullHttpRequest request) {
@@ -126,7 +126,11 @@ public final class CallMeter {
         } catch (IOException e) {
             facts = RequestFacts.NOT_JSON;
         }
-        if (facts.model() != null && metering.prices.resolve(facts.model()).isEmpty()
+        Optional<ErrorResponse> malformed = malformed(request, facts);
+        if (malformed.isPresent()) {
+            return malformed;
+        }
+        if (metering.prices.resolve(facts.model()).isEmpty()
                 && metering.unknownModels == UnknownModelPolicy.BLOCK) {
             return Optional.of(ErrorResponse.unpricedModel(facts.model(), metering.prices.priceFile().orElse(null)));
         }
@@ -141,6 +145,26 @@ public final class CallMeter {
             }
         }
         requestBody = current.content().retainedDuplicate();
+        return Optional.empty();
+    }
+
+    /**
+     * A metered call must be a JSON object in valid UTF-8 with a string {@code model}: anything else would
+     * be priced on a guess (or at $0) while the provider might read it differently, so it is refused here
+     * and never forwarded. The provider itself would refuse such a body anyway.
+     */
+    private static Optional<ErrorResponse> malformed(FullHttpRequest request, RequestFacts facts) {
+        if (!facts.validJson()) {
+            return Optional.of(ErrorResponse.badRequest("malformed_request",
+                    "the request body is not a JSON object (or not valid JSON)"));
+        }
+        if (facts.model() == null) {
+            return Optional.of(ErrorResponse.badRequest("malformed_request",
+                    "the request body has no \"model\" string naming the model to call"));
+        }
+        if (!ByteBufUtil.isText(request.content(), java.nio.charset.StandardCharsets.UTF_8)) {
+            return Optional.of(ErrorResponse.badRequest("malformed_request", "the request body is not valid UTF-8"));
+        }
         return Optional.empty();
     }
 

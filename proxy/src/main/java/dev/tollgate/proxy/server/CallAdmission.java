@@ -66,11 +66,11 @@ final class CallAdmission {
         String agent = caller.agent();
         CallMeter meter = CallMeter.start(metering, agent, intent, path, request.method());
         meter.team(caller.team());
-        Optional<ErrorResponse> unpriced = meter.inspect(request);
-        if (unpriced.isPresent()) {
+        Optional<ErrorResponse> refusedBody = meter.inspect(request);
+        if (refusedBody.isPresent()) {
             request.release();
-            meter.refused(unpriced.get().status().code(), unpriced.get().code());
-            FullHttpResponse response = unpriced.get().toHttpResponse(alloc, keepAlive);
+            meter.refused(refusedBody.get().status().code(), refusedBody.get().code());
+            FullHttpResponse response = refusedBody.get().toHttpResponse(alloc, keepAlive);
             response.headers().set(TollgateHeaders.AGENT, agent);
             return Decision.refuse(response);
         }

@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * the state needs no locks. The response is streamed: each piece the provider sends is written to the
  * agent as it arrives and flushed at the end of each read. The small pieces of one read (a stream's events
  * are one chunk each) are gathered into one chunk for the agent: one pass down the pipeline and one
- * chunk header instead of one per event, which halved the CPU of a streamed call. When the agent cannot keep up, reading from
+ * chunk header instead of one per event. When the agent cannot keep up, reading from
  * the provider stops until the agent's socket drains, so a slow agent holds back the provider instead of
  * filling the heap.
  *
