@@ -126,6 +126,17 @@ class ResponseMeterTest {
     }
 
     @Test
+    void aNegativeCountReadsAsZeroAndDoesNotThrow() {
+        byte[] body = "{\"usage\":{\"prompt_tokens\":47,\"completion_tokens\":-48,\"total_tokens\":-1,\"completion_tokens_details\":{\"reasoning_tokens\":-5}}}"
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] stream = ("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":-3,\"completion_tokens\":2,\"total_tokens\":-1}}\n\n")
+                .getBytes(StandardCharsets.UTF_8);
+
+        assertThat(meter(new JsonBodyMeter(), body, 1).reportedUsage()).isEqualTo(new Usage(47, 0, 0, 0));
+        assertThat(meter(new SseStreamMeter(null), stream, 1).reportedUsage()).isEqualTo(new Usage(0, 0, 2, 0));
+    }
+
+    @Test
     void rewriteDropsTheUsageChunkAndTheUsageNullFields() throws IOException {
         byte[] withUsage = fixture("chat_stream.sse");
         ByteArrayOutputStream agentSees = new ByteArrayOutputStream();
