@@ -171,6 +171,23 @@ class ResponseMeterTest {
     }
 
     @Test
+    void rewriteRemovesUsageNullOnlyWhereItIsAMemberOfTheObject() {
+        String[] untouched = {
+            "data: {\"x\\\"usage\":null,\"choices\":[]}\n\n",  // the end of the key x"usage
+            "data: {\"id\":\"1\",\ndata: \"usage\":null}\n\n",   // a field on a data line of its own
+            "data: {\"usage\":null\ndata: ,\"id\":\"1\"}\n\n",
+        };
+        for (String event : untouched) {
+            ByteArrayOutputStream agentSees = new ByteArrayOutputStream();
+            meter(new SseStreamMeter(agentSees::write), event.getBytes(StandardCharsets.UTF_8), 9);
+            assertThat(agentSees.toString(StandardCharsets.UTF_8)).isEqualTo(event);
+        }
+        ByteArrayOutputStream agentSees = new ByteArrayOutputStream();
+        meter(new SseStreamMeter(agentSees::write), "data: {\"usage\":null}\n\ndata: {\"a\":1, \"usage\":null }\n\n".getBytes(), 9);
+        assertThat(agentSees.toString(StandardCharsets.UTF_8)).isEqualTo("data: {}\n\ndata: {\"a\":1 }\n\n");
+    }
+
+    @Test
     void requestFactsAndInjection() throws IOException {
         byte[] body = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"stream_options\"}],\"stream\":true}"
                 .getBytes(StandardCharsets.UTF_8);
