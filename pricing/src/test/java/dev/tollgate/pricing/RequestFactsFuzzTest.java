@@ -4,9 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Iterator;
+import java.util.Map;
 
 /**
  * Fuzzes what Tollgate reads and rewrites in an agent's request body: {@link RequestFacts#scan}, then
@@ -14,7 +19,8 @@ import java.io.InputStream;
  * Seeds and kept findings: {@code src/test/resources/dev/tollgate/pricing/RequestFactsFuzzTestInputs/scanAndRewrite}.
  *
  * <p>What must hold for any body: scanning never throws, reads the same from a stream that gives one byte
- * at a time, and gives facts in range (an output cap that is positive or -1, 1 to 128 choices). A body
+ * at a time, and gives facts in range (an output cap that is positive or -1, 1 to 128 choices). For a body
+ * that is one JSON object without repeated keys, the facts are those a whole-tree reading gives. A body
  * that needs usage injected either comes out of {@code inject} as a JSON object that asks for usage and
  * keeps its model and {@code stream} (its caps and choices too, when only a field was inserted), or the
  * injection fails with an exception the proxy catches (and the call is then counted). The same for
@@ -23,6 +29,9 @@ import java.io.InputStream;
 class RequestFactsFuzzTest {
 
     private static final long CAP = 77;
+    private static final ObjectMapper STRICT = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
 
     @FuzzTest(maxDuration = "45s")
     void scanAndRewrite(byte[] body) {
@@ -30,6 +39,10 @@ class RequestFactsFuzzTest {
         assertEquals(facts, RequestFacts.scan(new Trickle(body)), "read one byte at a time");
         assertTrue(facts.outputCap() == -1 || facts.outputCap() > 0, () -> "output cap " + facts.outputCap());
         assertTrue(facts.choices() >= 1 && facts.choices() <= 128, () -> "choices " + facts.choices());
+        RequestFacts expected = fromTree(body);
+        if (expected != null) {
+            assertEquals(expected, facts, "the scan disagrees with the whole tree");
+        }
         if (!facts.validJson()) {
             assertEquals(RequestFacts.NOT_JSON, facts);
             return;
@@ -71,6 +84,51 @@ class RequestFactsFuzzTest {
             assertEquals(facts.model(), after.model(), "lowering the cap changed the model");
             assertEquals(facts.stream(), after.stream(), "lowering the cap changed stream");
         }
+    }
+
+    /**
+     * The facts read from the whole tree, for a body that is exactly one JSON object with no key twice in
+     * any object; null for any other body. A count too large for the scan's number type makes it NOT_JSON.
+     */
+    static RequestFacts fromTree(byte[] body) {
+        JsonNode tree;
+        try {
+            tree = STRICT.readTree(body);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        if (tree == null || !tree.isObject()) {
+            return null;
+        }
+        String model = tree.path("model").isTextual() ? tree.get("model").textValue() : null;
+        boolean stream = tree.path("stream").isBoolean() && tree.get("stream").booleanValue();
+        JsonNode options = tree.get("stream_options");
+        boolean includeUsage = options != null && options.isObject() && options.path("include_usage").isBoolean()
+                && options.get("include_usage").booleanValue();
+        long outputCap = -1;
+        int choices = 1;
+        for (Iterator<Map.Entry<String, JsonNode>> it = tree.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> field = it.next();
+            JsonNode value = field.getValue();
+            switch (field.getKey()) {
+                case "max_tokens", "max_completion_tokens", "max_output_tokens" -> {
+                    if (value.isIntegralNumber() && !value.canConvertToLong()) {
+                        return RequestFacts.NOT_JSON;
+                    }
+                    outputCap = value.isIntegralNumber() && value.longValue() > 0 ? value.longValue() : -1;
+                }
+                case "n", "best_of" -> {
+                    if (value.isIntegralNumber() && !value.canConvertToInt()) {
+                        return RequestFacts.NOT_JSON;
+                    }
+                    if (value.isIntegralNumber() && value.intValue() > 1) {
+                        choices = Math.max(choices, Math.min(value.intValue(), 128));
+                    }
+                }
+                default -> { }
+            }
+        }
+        return new RequestFacts(model, stream, options != null, includeUsage, true, outputCap, choices);
     }
 
     /** A stream that gives at most one byte per read, as a slow socket might. */

@@ -211,5 +211,9 @@ class ResponseMeterTest {
                 .isEqualTo("{\"stream_options\":{\"include_usage\":true}}");
         assertThat(RequestFacts.scan(new java.io.ByteArrayInputStream("[1]".getBytes())).validJson()).isFalse();
         assertThat(RequestFacts.scan(new java.io.ByteArrayInputStream("{\"model\":5}".getBytes())).model()).isNull();
+        // A value that is an object or an array is skipped whole, whatever its key: none of its fields is read as a top-level one.
+        byte[] nested = "{\"n\":{\"model\":\"a\"},\"stream\":[true],\"stream_options\":{\"include_usage\":{\"model\":\"b\"}},\"model\":\"c\",\"max_tokens\":9}"
+                .getBytes();
+        assertThat(RequestFacts.scan(new java.io.ByteArrayInputStream(nested))).isEqualTo(new RequestFacts("c", false, true, false, true, 9, 1));
     }
 }
