@@ -21,8 +21,8 @@ import java.util.Map;
  * {@link UsageInjection#inject} and {@link OutputCap#lower} on the bodies the proxy would hand them.
  * Seeds and kept findings: {@code src/test/resources/dev/tollgate/pricing/RequestFactsFuzzTestInputs/scanAndRewrite}.
  *
- * <p>What must hold for any body: scanning never throws, reads the same from a stream that gives one byte
- * at a time, and gives facts in range (an output cap that is positive or -1, 1 to 128 choices). For a body
+ * <p>What must hold for any body: scanning never throws, gives the same facts from a stream that gives one
+ * byte at a time (for valid UTF-8), and gives facts in range (an output cap that is positive or -1, 1 to 128 choices). For a body
  * that is one JSON object without repeated keys, the facts are those a whole-tree reading gives. A body
  * that needs usage injected either comes out of {@code inject} as a JSON object that asks for usage and
  * keeps its model and {@code stream} (its caps and choices too, when only a field was inserted), or the
@@ -39,7 +39,10 @@ class RequestFactsFuzzTest {
     @FuzzTest(maxDuration = "45s")
     void scanAndRewrite(byte[] body) {
         RequestFacts facts = RequestFacts.scan(new ByteArrayInputStream(body));
-        assertEquals(facts, RequestFacts.scan(new Trickle(body)), "read one byte at a time");
+        if (isValidUtf8(body)) {
+            // Invalid UTF-8 keys are read differently by Jackson's fast and slow paths (see fromTree).
+            assertEquals(facts, RequestFacts.scan(new Trickle(body)), "read one byte at a time");
+        }
         assertTrue(facts.outputCap() == -1 || facts.outputCap() > 0, () -> "output cap " + facts.outputCap());
         assertTrue(facts.choices() >= 1 && facts.choices() <= 128, () -> "choices " + facts.choices());
         RequestFacts expected = fromTree(body);
@@ -96,7 +99,8 @@ class RequestFactsFuzzTest {
      *
      * <p>Why valid UTF-8 only: Jackson pads a key's last 4-byte group with 0xFF bytes in its table of known
      * keys, so once a parser factory has seen "_on", it reads the invalid key "\xff_on" as "_on" without an
-     * error, and two factories that have seen different keys disagree (input {@code invalid-utf8-key.json}).
+     * error, and two factories that have seen different keys disagree (input {@code invalid-utf8-key.json}), as do
+     * its fast and slow paths (a key cut by the end of a read: {@code invalid-utf8-key-read-byte-by-byte.json}).
      */
     static RequestFacts fromTree(byte[] body) {
         if (!isValidUtf8(body)) {
