@@ -211,6 +211,11 @@ class ResponseMeterTest {
                 .isEqualTo("{\"stream_options\":{\"include_usage\":true}}");
         assertThat(RequestFacts.scan(new java.io.ByteArrayInputStream("[1]".getBytes())).validJson()).isFalse();
         assertThat(RequestFacts.scan(new java.io.ByteArrayInputStream("{\"model\":5}".getBytes())).model()).isNull();
+        // A body in UTF-16 is re-serialised (as UTF-8) rather than given ASCII bytes in the middle of it.
+        byte[] utf16 = "{\"model\":\"gpt-4o\",\"stream\":true}".getBytes(StandardCharsets.UTF_16LE);
+        byte[] utf16Injected = UsageInjection.inject(utf16, RequestFacts.scan(new java.io.ByteArrayInputStream(utf16)));
+        assertThat(new String(utf16Injected, StandardCharsets.UTF_8))
+                .isEqualTo("{\"model\":\"gpt-4o\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
         // A value that is an object or an array is skipped whole, whatever its key: none of its fields is read as a top-level one.
         byte[] nested = "{\"n\":{\"model\":\"a\"},\"stream\":[true],\"stream_options\":{\"include_usage\":{\"model\":\"b\"}},\"model\":\"c\",\"max_tokens\":9}"
                 .getBytes();
