@@ -3,6 +3,7 @@ package dev.tollgate.pricing;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.code_intelligence.jazzer.junit.DictionaryFile;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,6 +39,8 @@ class RequestFactsFuzzTest {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
 
+    // Pieces of the format, so that mutations make structure and not only noise. (A file: Jazzer 0.24 writes inline entries with raw line breaks, which libFuzzer rejects.)
+    @DictionaryFile(resourcePath = "RequestFactsFuzzTest.dict")
     @FuzzTest(maxDuration = "45s")
     void scanAndRewrite(byte[] body) {
         RequestFacts facts = RequestFacts.scan(new ByteArrayInputStream(body));
