@@ -15,8 +15,9 @@ import java.util.Arrays;
  * <p>With an {@link EventSink}, it also rewrites the stream for an agent that did not ask for usage while
  * Tollgate asked on its behalf: the usage-only chunk is dropped and the {@code "usage":null} that the
  * provider adds to every other chunk is removed, so the agent receives exactly the stream it asked for.
- * The field is removed only where it stands as a member of a JSON object ({@code ,"usage":null} or
- * {@code {"usage":null,}), so that an event's JSON stays valid and means what it did.
+ * The field is removed only where it stands on a data line as a member of a JSON object
+ * ({@code ,"usage":null} or {@code {"usage":null,}), so that an event's JSON stays valid and means what it
+ * did, and the event stays one event.
  * Only whole events are passed on; a partial event waits for its end.
  */
 public final class SseStreamMeter implements ResponseMeter {
@@ -136,6 +137,15 @@ public final class SseStreamMeter implements ResponseMeter {
         }
         int cut = indexOf(USAGE_NULL, from, to);
         if (cut < 0) {
+            rewriteTo.emit(buffer, from, to - from);
+            return;
+        }
+        int lineStart = cut;
+        while (lineStart > from && buffer[lineStart - 1] != '\n') {
+            lineStart--;
+        }
+        if (!startsWith(DATA, lineStart, cut)) {
+            // Not on a data line: removing it could leave a blank line, which would end the event early.
             rewriteTo.emit(buffer, from, to - from);
             return;
         }

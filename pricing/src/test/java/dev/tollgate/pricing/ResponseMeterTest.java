@@ -176,6 +176,7 @@ class ResponseMeterTest {
             "data: {\"x\\\"usage\":null,\"choices\":[]}\n\n",  // the end of the key x"usage
             "data: {\"id\":\"1\",\ndata: \"usage\":null}\n\n",   // a field on a data line of its own
             "data: {\"usage\":null\ndata: ,\"id\":\"1\"}\n\n",
+            "data: {\"a\":1}\n,\"usage\":null\ndata: {\"b\":2}\n\n",  // not on a data line: removing it would end the event early
         };
         for (String event : untouched) {
             ByteArrayOutputStream agentSees = new ByteArrayOutputStream();
