@@ -15,7 +15,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.Map;
 
 /**
@@ -127,8 +126,7 @@ class RequestFactsFuzzTest {
                 && options.get("include_usage").booleanValue();
         long outputCap = -1;
         int choices = 1;
-        for (Iterator<Map.Entry<String, JsonNode>> it = tree.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> field = it.next();
+        for (Map.Entry<String, JsonNode> field : tree.properties()) {
             JsonNode value = field.getValue();
             switch (field.getKey()) {
                 case "max_tokens", "max_completion_tokens", "max_output_tokens" -> {
