@@ -55,12 +55,13 @@ public record RequestFacts(String model, boolean stream, boolean streamOptions, 
                         streamOptions = true;
                         if (value == JsonToken.START_OBJECT) {
                             includeUsage = readIncludeUsage(parser);
-                        } else {
-                            parser.skipChildren();
                         }
                     }
-                    default -> parser.skipChildren();
+                    default -> { }
                 }
+                // A value that is an object or an array (of any key, even one read above) is skipped whole,
+                // so that none of its fields is taken for a top-level one.
+                parser.skipChildren();
             }
             return token == JsonToken.END_OBJECT ? new RequestFacts(model, stream, streamOptions, includeUsage, true, outputCap, choices) : NOT_JSON;
         } catch (IOException | RuntimeException e) {
@@ -75,9 +76,8 @@ public record RequestFacts(String model, boolean stream, boolean streamOptions, 
             JsonToken value = parser.nextToken();
             if (name.equals("include_usage")) {
                 include = value == JsonToken.VALUE_TRUE;
-            } else {
-                parser.skipChildren();
             }
+            parser.skipChildren();
         }
         return include;
     }

@@ -15,6 +15,9 @@ import java.util.Arrays;
  * <p>With an {@link EventSink}, it also rewrites the stream for an agent that did not ask for usage while
  * Tollgate asked on its behalf: the usage-only chunk is dropped and the {@code "usage":null} that the
  * provider adds to every other chunk is removed, so the agent receives exactly the stream it asked for.
+ * The field is removed only where it stands on a data line as a member of a JSON object
+ * ({@code ,"usage":null} or {@code {"usage":null,}), so that an event's JSON stays valid and means what it
+ * did, and the event stays one event.
  * Only whole events are passed on; a partial event waits for its end.
  */
 public final class SseStreamMeter implements ResponseMeter {
@@ -137,16 +140,30 @@ public final class SseStreamMeter implements ResponseMeter {
             rewriteTo.emit(buffer, from, to - from);
             return;
         }
+        int lineStart = cut;
+        while (lineStart > from && buffer[lineStart - 1] != '\n') {
+            lineStart--;
+        }
+        if (!startsWith(DATA, lineStart, cut)) {
+            // Not on a data line: removing it could leave a blank line, which would end the event early.
+            rewriteTo.emit(buffer, from, to - from);
+            return;
+        }
         int cutStart = cut;
         int cutEnd = cut + USAGE_NULL.length;
         int before = skipSpacesBack(cutStart - 1, from);
-        if (before >= from && buffer[before] == ',') {
+        int after = skipSpacesForward(cutEnd, to);
+        byte previous = before >= from ? buffer[before] : 0;
+        byte next = after < to ? buffer[after] : 0;
+        if (previous == ',') {
             cutStart = before;
-        } else {
-            int after = skipSpacesForward(cutEnd, to);
-            if (after < to && buffer[after] == ',') {
-                cutEnd = after + 1;
-            }
+        } else if (previous == '{' && next == ',') {
+            cutEnd = after + 1;
+        } else if (previous != '{' || next != '}') {
+            // Not a member of an object on one line (the end of a key such as "x\"usage", or a field split
+            // across data lines): removing it would break the JSON, so the event passes on as it is.
+            rewriteTo.emit(buffer, from, to - from);
+            return;
         }
         rewriteTo.emit(buffer, from, cutStart - from);
         rewriteTo.emit(buffer, cutEnd, to - cutEnd);

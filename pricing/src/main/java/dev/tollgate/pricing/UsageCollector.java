@@ -156,13 +156,17 @@ final class UsageCollector {
         }
     }
 
-    /** The usage the provider reported, or null when no usage object was seen. */
+    /**
+     * The usage the provider reported, or null when no usage object was seen. A count below zero is the
+     * provider's error and reads as zero: the call is still recorded, never failed.
+     */
     Usage reportedUsage() {
         if (!usageSeen) {
             return null;
         }
-        long in = input > 0 ? input : Math.max(0, total - output);
-        return new Usage(in, cached, output, reasoning);
+        long out = Math.max(0, output);
+        long in = input > 0 ? input : Math.max(0, Math.max(0, total) - out);
+        return new Usage(in, Math.max(0, cached), out, Math.max(0, reasoning));
     }
 
     /** True when the document just parsed is a chat stream's usage-only chunk ({@code "choices": []}). */

@@ -22,11 +22,14 @@ public final class UsageInjection {
 
     /** The body with usage requested; {@code facts} must come from the same body. */
     public static byte[] inject(byte[] body, RequestFacts facts) throws IOException {
-        if (!facts.streamOptions()) {
-            int brace = 0;
-            while (brace < body.length && body[brace] != '{') {
-                brace++;
-            }
+        int brace = 0;
+        while (brace < body.length && isJsonSpace(body[brace])) {
+            brace++;
+        }
+        // The insertion is in UTF-8, so it is made only where the body opens with '{' in UTF-8 (or ASCII);
+        // a body in UTF-16 or UTF-32, or with a byte order mark, is re-serialised (as UTF-8) instead.
+        boolean utf8Brace = brace < body.length && body[brace] == '{' && (brace + 1 == body.length || body[brace + 1] != 0);
+        if (!facts.streamOptions() && utf8Brace) {
             int next = brace + 1;
             while (next < body.length && Character.isWhitespace(body[next])) {
                 next++;
@@ -44,5 +47,9 @@ public final class UsageInjection {
         ObjectNode rewritten = options instanceof ObjectNode object ? object : tree.putObject("stream_options");
         rewritten.put("include_usage", true);
         return MAPPER.writeValueAsBytes(tree);
+    }
+
+    private static boolean isJsonSpace(byte b) {
+        return b == ' ' || b == '\t' || b == '\n' || b == '\r';
     }
 }

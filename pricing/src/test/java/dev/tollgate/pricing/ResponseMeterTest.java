@@ -126,6 +126,17 @@ class ResponseMeterTest {
     }
 
     @Test
+    void aNegativeCountReadsAsZeroAndDoesNotThrow() {
+        byte[] body = "{\"usage\":{\"prompt_tokens\":47,\"completion_tokens\":-48,\"total_tokens\":-1,\"completion_tokens_details\":{\"reasoning_tokens\":-5}}}"
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] stream = ("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":-3,\"completion_tokens\":2,\"total_tokens\":-1}}\n\n")
+                .getBytes(StandardCharsets.UTF_8);
+
+        assertThat(meter(new JsonBodyMeter(), body, 1).reportedUsage()).isEqualTo(new Usage(47, 0, 0, 0));
+        assertThat(meter(new SseStreamMeter(null), stream, 1).reportedUsage()).isEqualTo(new Usage(0, 0, 2, 0));
+    }
+
+    @Test
     void rewriteDropsTheUsageChunkAndTheUsageNullFields() throws IOException {
         byte[] withUsage = fixture("chat_stream.sse");
         ByteArrayOutputStream agentSees = new ByteArrayOutputStream();
@@ -160,6 +171,24 @@ class ResponseMeterTest {
     }
 
     @Test
+    void rewriteRemovesUsageNullOnlyWhereItIsAMemberOfTheObject() {
+        String[] untouched = {
+            "data: {\"x\\\"usage\":null,\"choices\":[]}\n\n",  // the end of the key x"usage
+            "data: {\"id\":\"1\",\ndata: \"usage\":null}\n\n",   // a field on a data line of its own
+            "data: {\"usage\":null\ndata: ,\"id\":\"1\"}\n\n",
+            "data: {\"a\":1}\n,\"usage\":null\ndata: {\"b\":2}\n\n",  // not on a data line: removing it would end the event early
+        };
+        for (String event : untouched) {
+            ByteArrayOutputStream agentSees = new ByteArrayOutputStream();
+            meter(new SseStreamMeter(agentSees::write), event.getBytes(StandardCharsets.UTF_8), 9);
+            assertThat(agentSees.toString(StandardCharsets.UTF_8)).isEqualTo(event);
+        }
+        ByteArrayOutputStream agentSees = new ByteArrayOutputStream();
+        meter(new SseStreamMeter(agentSees::write), "data: {\"usage\":null}\n\ndata: {\"a\":1, \"usage\":null }\n\n".getBytes(), 9);
+        assertThat(agentSees.toString(StandardCharsets.UTF_8)).isEqualTo("data: {}\n\ndata: {\"a\":1 }\n\n");
+    }
+
+    @Test
     void requestFactsAndInjection() throws IOException {
         byte[] body = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"stream_options\"}],\"stream\":true}"
                 .getBytes(StandardCharsets.UTF_8);
@@ -183,5 +212,14 @@ class ResponseMeterTest {
                 .isEqualTo("{\"stream_options\":{\"include_usage\":true}}");
         assertThat(RequestFacts.scan(new java.io.ByteArrayInputStream("[1]".getBytes())).validJson()).isFalse();
         assertThat(RequestFacts.scan(new java.io.ByteArrayInputStream("{\"model\":5}".getBytes())).model()).isNull();
+        // A body in UTF-16 is re-serialised (as UTF-8) rather than given ASCII bytes in the middle of it.
+        byte[] utf16 = "{\"model\":\"gpt-4o\",\"stream\":true}".getBytes(StandardCharsets.UTF_16LE);
+        byte[] utf16Injected = UsageInjection.inject(utf16, RequestFacts.scan(new java.io.ByteArrayInputStream(utf16)));
+        assertThat(new String(utf16Injected, StandardCharsets.UTF_8))
+                .isEqualTo("{\"model\":\"gpt-4o\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+        // A value that is an object or an array is skipped whole, whatever its key: none of its fields is read as a top-level one.
+        byte[] nested = "{\"n\":{\"model\":\"a\"},\"stream\":[true],\"stream_options\":{\"include_usage\":{\"model\":\"b\"}},\"model\":\"c\",\"max_tokens\":9}"
+                .getBytes();
+        assertThat(RequestFacts.scan(new java.io.ByteArrayInputStream(nested))).isEqualTo(new RequestFacts("c", false, true, false, true, 9, 1));
     }
 }
