@@ -8,6 +8,8 @@
 //        as soon as the last one ends; prints the throughput.
 //   hold URL STREAMS STREAM                         opens STREAMS connections, each with one request,
 //        all at once (ramped over a second), and waits until every one has ended.
+//   mixed URL RATE SECONDS HANGUP_FRACTION          open loop as in rate, half the requests streamed, and
+//        that fraction of them hung up on (connection closed) as soon as the response headers arrive.
 // Every request is POST URL/chat/completions with the header X-Agent-Id: bench-agent. Output is one
 // line of key=value pairs; latencies are in microseconds: ttfb (to the response headers) and total
 // (to the last byte).
@@ -50,7 +52,12 @@ public final class LoadGenerator {
     private final URI uri;
     private final String path;
     private final ByteBuf body;
+    private final ByteBuf streamBody;
     private final boolean stream;
+    private final java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+    private double streamFraction;
+    private double hangUpFraction;
+    private long hungUp;
     private final EventLoop loop;
     private final Bootstrap bootstrap;
     private final Histogram ttfb = new Histogram(3);
@@ -69,10 +76,9 @@ public final class LoadGenerator {
         this.uri = URI.create(url);
         this.path = uri.getPath() + "/chat/completions";
         this.stream = stream;
-        this.body = Unpooled.unreleasableBuffer(Unpooled.copiedBuffer(
-                "{\"model\":\"gpt-4o-mini\",\"max_tokens\":32," + (stream ? "\"stream\":true," : "")
-                        + "\"messages\":[{\"role\":\"user\",\"content\":\"Summarise the open tickets of the support queue.\"}]}",
-                StandardCharsets.UTF_8));
+        this.body = requestBody(stream);
+        this.streamBody = requestBody(true);
+        this.streamFraction = stream ? 1 : 0;
         this.loop = loop;
         this.bootstrap = new Bootstrap().group(loop).channel(channelType)
                 .option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
@@ -82,6 +88,13 @@ public final class LoadGenerator {
                         ch.pipeline().addLast(new HttpClientCodec(), new ResponseHandler());
                     }
                 });
+    }
+
+    private static ByteBuf requestBody(boolean stream) {
+        return Unpooled.unreleasableBuffer(Unpooled.copiedBuffer(
+                "{\"model\":\"gpt-4o-mini\",\"max_tokens\":32," + (stream ? "\"stream\":true," : "")
+                        + "\"messages\":[{\"role\":\"user\",\"content\":\"Summarise the open tickets of the support queue.\"}]}",
+                StandardCharsets.UTF_8));
     }
 
     /** One request in flight on a connection: when it was due, and whether its headers have arrived. */
@@ -99,11 +112,12 @@ public final class LoadGenerator {
             exchange.ok = false;
             inFlight++;
             openStreamsPeak = Math.max(openStreamsPeak, inFlight);
+            ByteBuf chosen = streamFraction >= 1 || (streamFraction > 0 && random.nextDouble() < streamFraction) ? streamBody : body;
             DefaultFullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, path,
-                    body.duplicate());
+                    chosen.duplicate());
             request.headers().set(HttpHeaderNames.HOST, uri.getHost() + ":" + uri.getPort())
                     .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                    .set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
+                    .set(HttpHeaderNames.CONTENT_LENGTH, chosen.readableBytes())
                     .set("X-Agent-Id", "bench-agent");
             channel.writeAndFlush(request);
         }
@@ -115,8 +129,16 @@ public final class LoadGenerator {
                 exchange.ok = response.status().code() == 200;
                 exchange.keepAlive = HttpUtil.isKeepAlive(response);
                 ttfb.recordValue(Math.max(0, (now - exchange.intended) / 1_000));
+                if (hangUpFraction > 0 && random.nextDouble() < hangUpFraction) {
+                    // An agent that gives up mid-response: the proxy must cancel, charge and free everything.
+                    inFlight--;
+                    hungUp++;
+                    exchange.intended = 0;
+                    ctx.close();
+                    return;
+                }
             }
-            if (msg instanceof LastHttpContent) {
+            if (msg instanceof LastHttpContent && exchange.intended != 0) {
                 inFlight--;
                 if (exchange.ok) {
                     total.recordValue(Math.max(0, (now - exchange.intended) / 1_000));
@@ -244,8 +266,8 @@ public final class LoadGenerator {
         scheduled.await();
         ticker.cancel(false);
         waitForAll(count, 30);
-        return String.format("mode=rate rate=%d stream=%s requests=%d completed=%d errors=%d connections=%d %s %s",
-                rate, stream, count, completed, errors, open,
+        return String.format("mode=rate rate=%d stream=%s requests=%d completed=%d hung_up=%d errors=%d connections=%d %s %s",
+                rate, streamFraction >= 1 ? "true" : streamFraction > 0 ? "mixed" : "false", count, completed, hungUp, errors, open,
                 percentiles("ttfb", ttfb), percentiles("total", total));
     }
 
@@ -312,7 +334,7 @@ public final class LoadGenerator {
         while (System.nanoTime() < deadline) {
             long[] state = new long[2];
             onLoop(() -> {
-                state[0] = completed + errors;
+                state[0] = completed + errors + hungUp;
                 state[1] = inFlight + waiting.size();
             });
             if (expected >= 0 ? state[0] >= expected : state[1] == 0) {
@@ -335,7 +357,13 @@ public final class LoadGenerator {
                 case "max" -> new LoadGenerator(args[1], Boolean.parseBoolean(args[4]), loop, type).closedLoop(
                         Integer.parseInt(args[2]), Integer.parseInt(args[3]));
                 case "hold" -> new LoadGenerator(args[1], Boolean.parseBoolean(args[3]), loop, type).hold(Integer.parseInt(args[2]));
-                default -> throw new IllegalArgumentException("mode must be rate, max or hold: " + mode);
+                case "mixed" -> {
+                    LoadGenerator mixed = new LoadGenerator(args[1], false, loop, type);
+                    mixed.streamFraction = 0.5;
+                    mixed.hangUpFraction = Double.parseDouble(args[4]);
+                    yield mixed.runOpenLoop(Integer.parseInt(args[2]), Integer.parseInt(args[3]), 256);
+                }
+                default -> throw new IllegalArgumentException("mode must be rate, max, hold or mixed: " + mode);
             };
             System.out.println(line);
         } finally {

@@ -136,7 +136,7 @@ class FaultsTest {
 
             withKey.http().send(HttpRequest.newBuilder(withKey.uri("/v1/embeddings"))
                     .header("Authorization", "Bearer sk-agent-own")
-                    .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"text-embedding-3-small\",\"input\":\"x\"}")).build(), HttpResponse.BodyHandlers.ofString());
 
             assertThat(provider.takeRequest(5, TimeUnit.SECONDS).getHeaders().values("Authorization"))
                     .containsExactly("Bearer sk-org-secret");
@@ -152,7 +152,7 @@ class FaultsTest {
                 .body("{}").build());
 
         try (RawHttp agent = new RawHttp(proxy.server().address().getPort())) {
-            agent.post("/v1/embeddings", "{}", "Connection: keep-alive, X-Secret-Hop", "X-Secret-Hop: 1",
+            agent.post("/v1/embeddings", "{\"model\":\"text-embedding-3-small\",\"input\":\"x\"}", "Connection: keep-alive, X-Secret-Hop", "X-Secret-Hop: 1",
                     "Proxy-Authorization: Basic abc", "TE: trailers", "X-Intent-Id: int_1", "X-Custom: kept");
             String response = agent.readUntil("{}");
 
@@ -172,7 +172,7 @@ class FaultsTest {
         provider.enqueue(new MockResponse.Builder().body("{\"n\":2}").build());
 
         try (RawHttp agent = new RawHttp(proxy.server().address().getPort())) {
-            agent.post("/v1/embeddings", "{}").post("/v1/embeddings", "{}");
+            agent.post("/v1/embeddings", "{\"model\":\"text-embedding-3-small\",\"input\":\"x\"}").post("/v1/embeddings", "{\"model\":\"text-embedding-3-small\",\"input\":\"x\"}");
             String both = agent.readUntil("{\"n\":2}");
 
             assertThat(both.indexOf("{\"n\":1}")).isLessThan(both.indexOf("{\"n\":2}"));

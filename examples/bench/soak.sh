@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Soak test (issue 10): SOAK_SECONDS (default 600) of open-loop load at SOAK_RATE (default 500/s)
+# through Tollgate, half of the calls streamed, HANG_UP (default 5%) of them hung up on as soon as the
+# response headers arrive. Tollgate runs with -Xmx256m and Netty's leak detection at "paranoid".
+# Prints RSS every 30 s, then checks: zero LEAK reports in the proxy's log, and, after a clean stop
+# (SIGTERM flushes the ledger), one ledger row per call the generator sent.
+#   examples/bench/soak.sh
+#   SOAK_SECONDS=60 examples/bench/soak.sh      # a short run
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+seconds="${SOAK_SECONDS:-600}"
+rate="${SOAK_RATE:-500}"
+hang_up="${HANG_UP:-0.05}"
+source examples/lib/servers.sh
+
+./tollgate --version >/dev/null
+cp="$(test_classpath)"
+command -v sqlite3 >/dev/null || { echo "soak: sqlite3 is needed to count the ledger rows" >&2; exit 1; }
+
+# Streams last a few hundred milliseconds (the provider waits 10 ms between events), so hang-ups land mid-stream.
+java -Xmx1g -jar proxy/target/tollgate.jar mock-upstream --port 0 --chunk-delay-ms 10 >"$work/mock.log" 2>&1 & pids+=($!)
+provider="$(url_after "$work/mock.log" "listening on ")"
+cat >"$work/tollgate.yaml" <<YAML
+listen: 127.0.0.1:0
+upstream: { base_url: $provider }
+storage: { path: $work/ledger.db }
+agents:
+  bench-agent: { max_cost_per_day_usd: 100000, max_requests_per_minute: 10000000, alert_at: 0.9 }
+YAML
+java -Xmx256m -Dio.netty.leakDetection.level=paranoid -jar proxy/target/tollgate.jar serve --config "$work/tollgate.yaml" \
+  >"$work/proxy.log" 2>&1 & proxy_pid=$!
+pids+=($proxy_pid)
+proxy="$(url_after "$work/proxy.log" "OPENAI_BASE_URL=")"
+
+echo "soak: $seconds s at $rate/s through $proxy, half streamed, $hang_up hung up; RSS every 30 s:"
+java -Dlogback.configurationFile=examples/bench/logback-quiet.xml -cp "$cp" examples/bench/LoadGenerator.java \
+  mixed "$proxy" "$rate" "$seconds" "$hang_up" >"$work/generator.out" & generator=$!
+started=$SECONDS
+while kill -0 "$generator" 2>/dev/null; do
+  echo "  t=$(( SECONDS - started ))s rss=$(awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$proxy_pid/status")"
+  for _ in $(seq 1 30); do kill -0 "$generator" 2>/dev/null && sleep 1; done
+done
+wait "$generator"
+result="$(cat "$work/generator.out")"
+echo "generator: $result"
+
+kill -TERM "$proxy_pid"
+wait "$proxy_pid" || true
+sent="$(sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$result")"
+errors="$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$result")"
+rows="$(sqlite3 "$work/ledger.db" "SELECT count(*) FROM calls WHERE agent = 'bench-agent'")"
+leaks="$(grep -c 'LEAK:' "$work/proxy.log" || true)"
+echo "ledger rows: $rows for $sent calls sent ($errors generator errors); LEAK reports: $leaks"
+[ "$leaks" = 0 ] || { grep -A5 'LEAK:' "$work/proxy.log" | head -40; exit 1; }
+[ "$errors" = 0 ] || { echo "soak: the generator saw errors" >&2; exit 1; }
+[ "$rows" = "$sent" ] || { echo "soak: ledger rows and calls sent differ" >&2; exit 1; }
+echo "soak: passed"
