@@ -18,7 +18,7 @@ cd "$root"
 rates="${RATES:-500 1000 2000 5000}"
 secs="${SECONDS_EACH:-20}"
 max_connections="${MAX_CONNECTIONS:-64}"
-hold_streams="${HOLD_STREAMS:-9000}"
+hold_streams="${HOLD_STREAMS:-9900}"
 proxy_heap="${PROXY_HEAP:--Xmx256m}"
 source examples/lib/servers.sh
 
@@ -100,7 +100,7 @@ echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /pro
 echo "provider $provider  tollgate $proxy  nginx ${nginx_url:-not installed}"
 echo "== warm-up (JIT) through every path"
 for stream in false true; do
-  generate rate "$proxy" 2000 10 "$stream" >/dev/null
+  generate rate "$proxy" 2000 20 "$stream" >/dev/null
   [ -n "$nginx_url" ] && generate rate "$nginx_url" 2000 5 "$stream" >/dev/null
   generate rate "$provider" 2000 5 "$stream" >/dev/null
 done

@@ -264,6 +264,11 @@ public final class CallMeter {
         }
     }
 
+    /** True when the response is a server-sent event stream (known once its head arrived). */
+    public boolean streamed() {
+        return streamed;
+    }
+
     /** True when the response body is rewritten, so its length is no longer the provider's. */
     public boolean rewritesBody() {
         return injected && meter instanceof SseStreamMeter;
@@ -402,13 +407,38 @@ public final class CallMeter {
         if (budgets != null) {
             budgets.settle(reservation, cost.value(), usage.totalTokens());
         }
+        CallRecord call = new CallRecord(startedAtMs, agent, intent, team, path, model, agentStatus, streamed,
+                usage, cost, source, latencyMs, unpriced, refusedByTollgate, refusalCode);
+        if (publishOn == null) {
+            publish(call);
+            return;
+        }
         try {
-            metering.sink.record(new CallRecord(startedAtMs, agent, intent, team, path, model, agentStatus, streamed,
-                    usage, cost, source, latencyMs, unpriced, refusedByTollgate, refusalCode));
+            publishOn.execute(() -> publish(call));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            publish(call);  // the event loop is shutting down: a row is never dropped
+        }
+    }
+
+    private void publish(CallRecord call) {
+        try {
+            metering.sink.record(call);
         } catch (RuntimeException e) {
             log.error("could not record a call of agent {}", agent, e);
         }
     }
+
+    /**
+     * Publishes the call's record (ledger row, metrics, call log) as a task on {@code executor} rather than
+     * inline. The exchange passes its event loop: the record is then written right after the response's
+     * last bytes are flushed instead of before them. Settling the budget stays inline, before the flush,
+     * so the agent's next call always sees this one's real cost.
+     */
+    public void publishOn(java.util.concurrent.Executor executor) {
+        this.publishOn = executor;
+    }
+
+    private java.util.concurrent.Executor publishOn;
 
     private void releaseBody() {
         if (requestBody != null) {

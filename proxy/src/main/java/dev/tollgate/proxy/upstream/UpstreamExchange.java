@@ -91,6 +91,7 @@ public final class UpstreamExchange {
         this.agentKeepAlive = HttpUtil.isKeepAlive(request);
         this.agentAcceptsChunked = request.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0;
         this.headRequest = HttpMethod.HEAD.equals(request.method());
+        meter.publishOn(agent.eventLoop());
     }
 
     /** Acquires a provider connection and sends the request. Takes ownership of the request. */
@@ -150,9 +151,13 @@ public final class UpstreamExchange {
         meter.onResponseHead(response);
         // The agent may still be draining an earlier response: start reading only as fast as it can take.
         provider.config().setAutoRead(agent.isWritable());
-        // Flushed when this read from the provider ends (onUpstreamReadComplete), with whatever body came
-        // in the same read: an agent waiting on a long stream still sees the status at once.
         agent.write(toAgentHead(response), agent.voidPromise());
+        if (meter.streamed()) {
+            // A stream's status goes out at once, before the events of this read are metered: time to first
+            // byte is what a streaming agent waits on. A plain response's head goes out with its body when
+            // this read ends (onUpstreamReadComplete): one write instead of two.
+            agent.flush();
+        }
     }
 
     private void onResponseContent(HttpContent content) {

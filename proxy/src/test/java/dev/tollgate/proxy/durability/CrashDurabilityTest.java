@@ -2,6 +2,9 @@ package dev.tollgate.proxy.durability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tollgate.pricing.UsdNanos;
 import dev.tollgate.proxy.mock.MockUpstreamServer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -134,7 +137,7 @@ class CrashDurabilityTest {
     }
 
     @Test
-    void killNineLosesAtMostTheLastFlushInterval() throws Exception {
+    void killNineLosesAtMostTheLastFlushIntervalAndARestartContinuesTheBudgets() throws Exception {
         String baseUrl = startProxy();
         AtomicBoolean running = new AtomicBoolean(true);
         Map<String, Long> answered = runAgents(baseUrl, running);
@@ -158,6 +161,23 @@ class CrashDurabilityTest {
 
         assertThat(answered.size()).as("calls answered before the kill").isGreaterThan(500);
         assertThat(lostOlderThanWindow).as("calls answered more than 100 ms before the kill but missing").isZero();
+
+        // Restarted on the same ledger, the budgets continue from what was persisted, to the nano-dollar.
+        String restarted = startProxy();
+        String admin = restarted.substring(0, restarted.length() - "/v1".length());
+        JsonNode day = new ObjectMapper().readTree(HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create(admin + "/tollgate/agents/agent-0")).build(),
+                HttpResponse.BodyHandlers.ofString()).body()).path("windows").path("day");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("ledger.db"));
+                Statement s = c.createStatement();
+                ResultSet persisted = s.executeQuery(
+                        "SELECT count(*), coalesce(sum(cost_nanos), 0) FROM calls WHERE agent = 'agent-0' AND refused = 0")) {
+            persisted.next();
+            assertThat(persisted.getLong(1)).isPositive();
+            assertThat(day.path("requests").asLong()).as("requests today after the restart").isEqualTo(persisted.getLong(1));
+            assertThat(day.path("spent_usd").asText()).as("spend today after the restart")
+                    .isEqualTo(UsdNanos.plainDollars(persisted.getLong(2)));
+        }
     }
 
     @Test
