@@ -58,6 +58,8 @@ public final class LoadGenerator {
     private double streamFraction;
     private double hangUpFraction;
     private long hungUp;
+    /** Errors by kind: the HTTP status, or 0 for a connection that closed mid-response. */
+    private final java.util.TreeMap<Integer, Long> errorKinds = new java.util.TreeMap<>();
     private final EventLoop loop;
     private final Bootstrap bootstrap;
     private final Histogram ttfb = new Histogram(3);
@@ -102,6 +104,7 @@ public final class LoadGenerator {
         long intended;
         boolean ok;
         boolean keepAlive;
+        int status;
     }
 
     private final class ResponseHandler extends SimpleChannelInboundHandler<HttpObject> {
@@ -110,6 +113,7 @@ public final class LoadGenerator {
         void start(Channel channel, long intended) {
             exchange.intended = intended;
             exchange.ok = false;
+            exchange.status = 0;
             inFlight++;
             openStreamsPeak = Math.max(openStreamsPeak, inFlight);
             ByteBuf chosen = streamFraction >= 1 || (streamFraction > 0 && random.nextDouble() < streamFraction) ? streamBody : body;
@@ -126,7 +130,8 @@ public final class LoadGenerator {
         protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
             long now = System.nanoTime();
             if (msg instanceof HttpResponse response) {
-                exchange.ok = response.status().code() == 200;
+                exchange.status = response.status().code();
+                exchange.ok = exchange.status == 200;
                 exchange.keepAlive = HttpUtil.isKeepAlive(response);
                 ttfb.recordValue(Math.max(0, (now - exchange.intended) / 1_000));
                 if (hangUpFraction > 0 && random.nextDouble() < hangUpFraction) {
@@ -145,6 +150,7 @@ public final class LoadGenerator {
                     completed++;
                 } else {
                     errors++;
+                    errorKinds.merge(exchange.status, 1L, Long::sum);
                 }
                 exchange.intended = 0;
                 if (exchange.keepAlive) {
@@ -161,6 +167,7 @@ public final class LoadGenerator {
             if (exchange.intended != 0) {
                 inFlight--;
                 errors++;
+                errorKinds.merge(0, 1L, Long::sum);
                 exchange.intended = 0;
             }
             idle.remove(ctx.channel());
@@ -266,8 +273,9 @@ public final class LoadGenerator {
         scheduled.await();
         ticker.cancel(false);
         waitForAll(count, 30);
-        return String.format("mode=rate rate=%d stream=%s requests=%d completed=%d hung_up=%d errors=%d connections=%d %s %s",
-                rate, streamFraction >= 1 ? "true" : streamFraction > 0 ? "mixed" : "false", count, completed, hungUp, errors, open,
+        return String.format("mode=rate rate=%d stream=%s requests=%d completed=%d hung_up=%d errors=%d error_kinds=%s connections=%d %s %s",
+                rate, streamFraction >= 1 ? "true" : streamFraction > 0 ? "mixed" : "false", count, completed, hungUp, errors,
+                errorKinds.toString().replace(" ", ""), open,
                 percentiles("ttfb", ttfb), percentiles("total", total));
     }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Soak test (issue 10): SOAK_SECONDS (default 600) of open-loop load at SOAK_RATE (default 500/s)
 # through Tollgate, half of the calls streamed, HANG_UP (default 5%) of them hung up on as soon as the
-# response headers arrive. Tollgate runs with -Xmx256m and Netty's leak detection at "paranoid".
-# Prints RSS every 30 s, then checks: zero LEAK reports in the proxy's log, and, after a clean stop
+# response headers arrive. Tollgate runs with a 256 MB heap touched up front (-Xms256m -Xmx256m
+# -XX:+AlwaysPreTouch, so RSS does not grow just because the heap fills) and Netty's leak detection at
+# "paranoid". Prints RSS every 30 s and the live heap after a full GC at one minute and at the end,
+# then checks: zero LEAK reports in the proxy's log, no generator errors, and, after a clean stop
 # (SIGTERM flushes the ledger), one ledger row per call the generator sent.
 #   examples/bench/soak.sh
 #   SOAK_SECONDS=60 examples/bench/soak.sh      # a short run
@@ -28,7 +30,7 @@ storage: { path: $work/ledger.db }
 agents:
   bench-agent: { max_cost_per_day_usd: 100000, max_requests_per_minute: 10000000, alert_at: 0.9 }
 YAML
-java -Xmx256m -Dio.netty.leakDetection.level=paranoid -jar proxy/target/tollgate.jar serve --config "$work/tollgate.yaml" \
+java -Xms256m -Xmx256m -XX:+AlwaysPreTouch -Dio.netty.leakDetection.level=paranoid -jar proxy/target/tollgate.jar serve --config "$work/tollgate.yaml" \
   >"$work/proxy.log" 2>&1 & proxy_pid=$!
 pids+=($proxy_pid)
 proxy="$(url_after "$work/proxy.log" "OPENAI_BASE_URL=")"
@@ -37,13 +39,20 @@ echo "soak: $seconds s at $rate/s through $proxy, half streamed, $hang_up hung u
 java -Dlogback.configurationFile=examples/bench/logback-quiet.xml -cp "$cp" examples/bench/LoadGenerator.java \
   mixed "$proxy" "$rate" "$seconds" "$hang_up" >"$work/generator.out" & generator=$!
 started=$SECONDS
+live_heap() { jcmd "$proxy_pid" GC.run >/dev/null; jcmd "$proxy_pid" GC.heap_info | awk '/garbage-first heap/ {for (i = 1; i <= NF; i++) if ($i == "used") print $(i + 1)}'; }
+heap_start=""
 while kill -0 "$generator" 2>/dev/null; do
+  if [ -z "$heap_start" ] && [ $(( SECONDS - started )) -ge 60 ]; then
+    heap_start="$(live_heap)"
+    echo "  live heap after a full GC at one minute: $heap_start"
+  fi
   echo "  t=$(( SECONDS - started ))s rss=$(awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$proxy_pid/status")"
   for _ in $(seq 1 30); do kill -0 "$generator" 2>/dev/null && sleep 1; done
 done
 wait "$generator"
 result="$(cat "$work/generator.out")"
 echo "generator: $result"
+echo "live heap after a full GC at the end: $(live_heap) (at one minute: ${heap_start:-not taken, run shorter than a minute})"
 
 kill -TERM "$proxy_pid"
 wait "$proxy_pid" || true
@@ -53,6 +62,6 @@ rows="$(sqlite3 "$work/ledger.db" "SELECT count(*) FROM calls WHERE agent = 'ben
 leaks="$(grep -c 'LEAK:' "$work/proxy.log" || true)"
 echo "ledger rows: $rows for $sent calls sent ($errors generator errors); LEAK reports: $leaks"
 [ "$leaks" = 0 ] || { grep -A5 'LEAK:' "$work/proxy.log" | head -40; exit 1; }
-[ "$errors" = 0 ] || { echo "soak: the generator saw errors" >&2; exit 1; }
+[ "$errors" = 0 ] || { echo "soak: the generator saw errors; the proxy's warnings:" >&2; grep -E ' (WARN|ERROR) ' "$work/proxy.log" | tail -20 >&2; exit 1; }
 [ "$rows" = "$sent" ] || { echo "soak: ledger rows and calls sent differ" >&2; exit 1; }
 echo "soak: passed"

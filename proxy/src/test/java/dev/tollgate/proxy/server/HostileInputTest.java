@@ -193,4 +193,25 @@ class HostileInputTest {
         assertThat(agents.statusCode()).isEqualTo(200);
         assertThat(JSON.readTree(agents.body()).toString()).doesNotContain("\\u0001");
     }
+
+    @Test
+    void adminApiWithoutATokenAnswersLoopbackClientsOnly() throws Exception {
+        String get = "GET /tollgate/agents HTTP/1.1\r\nHost: tollgate\r\nConnection: close\r\n\r\n";
+        assertThat(statusAndCode(raw(get.getBytes(StandardCharsets.US_ASCII)))).isEqualTo("200");
+
+        java.net.InetAddress outside = java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces()).stream()
+                .flatMap(nic -> java.util.Collections.list(nic.getInetAddresses()).stream())
+                .filter(a -> a instanceof java.net.Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress())
+                .findFirst().orElse(null);
+        assertThat(outside).as("a non-loopback IPv4 address of this machine to connect from").isNotNull();
+        // The same port, reached from this machine's own non-loopback address: refused.
+        try (java.net.Socket socket = new java.net.Socket()) {
+            socket.bind(new java.net.InetSocketAddress(outside, 0));
+            socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 5_000);
+            socket.setSoTimeout(5_000);
+            socket.getOutputStream().write(get.getBytes(StandardCharsets.US_ASCII));
+            String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(statusAndCode(response)).as("from %s", outside).isEqualTo("401 admin_unauthorized");
+        }
+    }
 }
