@@ -5,7 +5,6 @@ import dev.tollgate.config.BreachAction;
 import dev.tollgate.config.Limit;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.config.Window;
-import dev.tollgate.config.WindowLimits;
 import dev.tollgate.pricing.ModelPrice;
 import dev.tollgate.proxy.alerts.AlertEvent;
 import dev.tollgate.pricing.Usage;

@@ -35,8 +35,11 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,6 +94,7 @@ public final class CallMeter {
     private Reservation reservation = Reservation.NONE;
     private Budgets budgets;
     private long budgetRemainingNanos = -1;
+    private Executor publishOn;
 
     CallMeter(Metering metering, String agent, String intent, String path, Endpoint endpoint) {
         this.metering = metering;
@@ -111,8 +115,8 @@ public final class CallMeter {
 
     /**
      * Reads the request before it is forwarded. Returns the refusal to send instead (a body that is not a
-     * JSON object with a model, or an unpriced model under {@code unknown_model: block}), or empty; in that case {@link #request()} may differ from the
-     * given one, which this meter then owns.
+     * JSON object with a model, or an unpriced model under {@code unknown_model: block}), or empty; in that
+     * case {@link #request()} may differ from the given one, which this meter then owns.
      */
     public Optional<ErrorResponse> inspect(FullHttpRequest request) {
         current = request;
@@ -162,7 +166,7 @@ public final class CallMeter {
             return Optional.of(ErrorResponse.badRequest("malformed_request",
                     "the request body has no \"model\" string naming the model to call"));
         }
-        if (!ByteBufUtil.isText(request.content(), java.nio.charset.StandardCharsets.UTF_8)) {
+        if (!ByteBufUtil.isText(request.content(), StandardCharsets.UTF_8)) {
             return Optional.of(ErrorResponse.badRequest("malformed_request", "the request body is not valid UTF-8"));
         }
         return Optional.empty();
@@ -415,7 +419,7 @@ public final class CallMeter {
         }
         try {
             publishOn.execute(() -> publish(call));
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             publish(call);  // the event loop is shutting down: a row is never dropped
         }
     }
@@ -434,11 +438,9 @@ public final class CallMeter {
      * last bytes are flushed instead of before them. Settling the budget stays inline, before the flush,
      * so the agent's next call always sees this one's real cost.
      */
-    public void publishOn(java.util.concurrent.Executor executor) {
+    public void publishOn(Executor executor) {
         this.publishOn = executor;
     }
-
-    private java.util.concurrent.Executor publishOn;
 
     private void releaseBody() {
         if (requestBody != null) {
