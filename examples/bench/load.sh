@@ -23,30 +23,12 @@ proxy_heap="${PROXY_HEAP:--Xmx256m}"
 source examples/lib/servers.sh
 
 ./tollgate --version >/dev/null
-cp="$(test_classpath)"
-generate() { java -Dlogback.configurationFile=examples/bench/logback-quiet.xml -cp "$cp" examples/bench/LoadGenerator.java "$@"; }
+source examples/bench/lib.sh
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
-start_provider() {  # start_provider [MOCK OPTIONS]: (re)starts the fake provider; sets $provider
-  java -Xmx1g -jar proxy/target/tollgate.jar mock-upstream --port 0 "$@" >"$work/mock.log" 2>&1 & pids+=($!)
-  provider_pid=$!
-  provider="$(url_after "$work/mock.log" "listening on ")"
-}
 start_provider
-start_proxy() {  # start_proxy: (re)starts Tollgate in front of $provider; sets $proxy and $proxy_pid
-  cat >"$work/tollgate.yaml" <<YAML
-listen: 127.0.0.1:0
-upstream: { base_url: $provider }
-storage: { path: $work/ledger.db }
-agents:
-  bench-agent: { max_cost_per_day_usd: 100000, max_requests_per_minute: 10000000, alert_at: 0.9 }
-YAML
-  java $proxy_heap ${PROXY_OPTS:-} -Xlog:gc:file="$work/gc.log" -jar proxy/target/tollgate.jar serve --config "$work/tollgate.yaml" \
-    >"$work/proxy.log" 2>&1 & proxy_pid=$!
-  pids+=($proxy_pid)
-  proxy="$(url_after "$work/proxy.log" "OPENAI_BASE_URL=")"
-}
-start_proxy
+# shellcheck disable=SC2086  # $proxy_heap and PROXY_OPTS are lists of JVM options
+start_proxy $proxy_heap ${PROXY_OPTS:-} -Xlog:gc:file="$work/gc.log"
 
 nginx_url=""
 if command -v nginx >/dev/null 2>&1; then
@@ -147,7 +129,8 @@ if [ "$hold_streams" -gt 0 ]; then
   echo "== $hold_streams concurrent streams through Tollgate ($proxy_heap), one event per second"
   kill "$provider_pid" "$proxy_pid"
   start_provider --chunk-delay-ms 1000
-  start_proxy
+  # shellcheck disable=SC2086
+  start_proxy $proxy_heap ${PROXY_OPTS:-} -Xlog:gc:file="$work/gc.log"
   peak=0
   generate hold "$proxy" "$hold_streams" true >"$work/hold.out" & gen=$!
   while kill -0 "$gen" 2>/dev/null; do

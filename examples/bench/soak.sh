@@ -17,27 +17,15 @@ hang_up="${HANG_UP:-0.05}"
 source examples/lib/servers.sh
 
 ./tollgate --version >/dev/null
-cp="$(test_classpath)"
 command -v sqlite3 >/dev/null || { echo "soak: sqlite3 is needed to count the ledger rows" >&2; exit 1; }
+source examples/bench/lib.sh
 
 # Streams last a few hundred milliseconds (the provider waits 10 ms between events), so hang-ups land mid-stream.
-java -Xmx1g -jar proxy/target/tollgate.jar mock-upstream --port 0 --chunk-delay-ms 10 >"$work/mock.log" 2>&1 & pids+=($!)
-provider="$(url_after "$work/mock.log" "listening on ")"
-cat >"$work/tollgate.yaml" <<YAML
-listen: 127.0.0.1:0
-upstream: { base_url: $provider }
-storage: { path: $work/ledger.db }
-agents:
-  bench-agent: { max_cost_per_day_usd: 100000, max_requests_per_minute: 10000000, alert_at: 0.9 }
-YAML
-java -Xms256m -Xmx256m -XX:+AlwaysPreTouch -Dio.netty.leakDetection.level=paranoid -jar proxy/target/tollgate.jar serve --config "$work/tollgate.yaml" \
-  >"$work/proxy.log" 2>&1 & proxy_pid=$!
-pids+=($proxy_pid)
-proxy="$(url_after "$work/proxy.log" "OPENAI_BASE_URL=")"
+start_provider --chunk-delay-ms 10
+start_proxy -Xms256m -Xmx256m -XX:+AlwaysPreTouch -Dio.netty.leakDetection.level=paranoid
 
 echo "soak: $seconds s at $rate/s through $proxy, half streamed, $hang_up hung up; RSS every 30 s:"
-java -Dlogback.configurationFile=examples/bench/logback-quiet.xml -cp "$cp" examples/bench/LoadGenerator.java \
-  mixed "$proxy" "$rate" "$seconds" "$hang_up" >"$work/generator.out" & generator=$!
+generate mixed "$proxy" "$rate" "$seconds" "$hang_up" >"$work/generator.out" & generator=$!
 started=$SECONDS
 live_heap() { jcmd "$proxy_pid" GC.run >/dev/null; jcmd "$proxy_pid" GC.heap_info | awk '/garbage-first heap/ {for (i = 1; i <= NF; i++) if ($i == "used") print $(i + 1)}'; }
 heap_start=""
