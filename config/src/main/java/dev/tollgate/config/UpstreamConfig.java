@@ -81,8 +81,8 @@ public record UpstreamConfig(
         if (uri.getHost() == null) {
             throw new InvalidValueException("base_url", "has no host: '" + uri + "'");
         }
-        if (uri.getPort() > 65_535) {
-            throw new InvalidValueException("base_url", "has a port above 65535: '" + uri + "'");
+        if (uri.getPort() == 0 || uri.getPort() > 65_535) {
+            throw new InvalidValueException("base_url", "has a port outside 1-65535: '" + uri + "'");
         }
         if (uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getRawUserInfo() != null) {
             throw new InvalidValueException("base_url", "must not carry user info, a query or a fragment: '" + uri + "'");

@@ -131,7 +131,9 @@ class ConfigLoaderTest {
                 .asString().startsWith("upstream.base_url: must start with http:// or https://");
         // Found by fuzzing: java.net.URI accepts any number of port digits.
         assertThat(problemsOf(() -> loader.parse("upstream:\n  base_url: http://llm.intern:80000/v1\n")).problems()).singleElement()
-                .asString().startsWith("upstream.base_url: has a port above 65535");
+                .asString().startsWith("upstream.base_url: has a port outside 1-65535");
+        assertThat(problemsOf(() -> loader.parse("upstream:\n  base_url: http://llm.intern:0000/v1\n")).problems()).singleElement()
+                .asString().startsWith("upstream.base_url: has a port outside 1-65535");
         assertThat(problemsOf(() -> loader.parse("listen: nowhere\n")).problems()).singleElement()
                 .asString().startsWith("listen: expected HOST:PORT");
         assertThat(problemsOf(() -> loader.parse("identity:\n  agent_header: \"X Agent\"\n")).problems()).singleElement()
