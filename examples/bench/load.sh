@@ -60,7 +60,28 @@ NGINX
   for _ in $(seq 1 50); do curl -s -o /dev/null "$nginx_url/models" && break; sleep 0.1; done
 fi
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$proxy_pid/stat"; }
+# cpu_ticks: Tollgate's CPU ticks so far (utime + stime) by thread kind, then the whole process's (which
+# keeps the time of threads that ended): "loops ledger jit gc other process".
+cpu_ticks() {
+  for t in /proc/"$proxy_pid"/task/*; do echo "$(awk '{print $14 + $15}' "$t/stat") $(cat "$t/comm")"; done | awk '
+    { n = $1; $1 = ""; k = "other"
+      if ($0 ~ /multiThreadIo/) k = "loops"; else if ($0 ~ /ledger/) k = "ledger"
+      else if ($0 ~ /Compiler/) k = "jit"; else if ($0 ~ /GC|G1/) k = "gc"
+      t[k] += n }
+    END { printf "%d %d %d %d %d ", t["loops"], t["ledger"], t["jit"], t["gc"], t["other"] }'
+  awk '{print $14 + $15}' "/proc/$proxy_pid/stat"
+}
+# cpu_split BEFORE AFTER REQUESTS: Tollgate's CPU per request, in all and by thread kind. "steady" leaves
+# out the JIT compiler threads, whose work ends once the code is compiled (it still shows after a warm-up
+# because each change of load shape makes the JIT recompile a few methods).
+cpu_split() {
+  local -a b=($1) a=($2)
+  local us=() i total=$(( a[5] - b[5] ))
+  for i in 0 1 2 3 4; do
+    us[i]=$(( (a[i] - b[i]) * 1000000 / hz / $3 ))
+  done
+  echo "cpu_per_request=$(( total * 1000000 / hz / $3 ))us steady=$(( (total - a[2] + b[2]) * 1000000 / hz / $3 ))us (loops ${us[0]}, ledger ${us[1]}, jit ${us[2]}, gc ${us[3]}, other ${us[4]})"
+}
 nginx_ticks() { for p in $(pgrep -P "$nginx_pid") "$nginx_pid"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{t += $1} END {print t}'; }
 per_request() { echo "$(( ($2 - $1) * 1000000 / hz / $3 ))us"; }  # per_request TICKS_BEFORE TICKS_AFTER REQUESTS
 rss() { awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$proxy_pid/status"; }
@@ -106,7 +127,7 @@ for stream in false true; do
     after="$(cpu_ticks)"
     echo "tollgate : $through"
     [ "$stream" = true ] && echo "  tollgate added total:$(added total "$through" "$direct")"
-    echo "  tollgate added $metric:$(added "$metric" "$through" "$direct")  cpu_per_request=$(per_request "$before" "$after" $(( rate * (secs + 3) ))) rss=$(rss) gc: $(gc_since "$gc_line")"
+    echo "  tollgate added $metric:$(added "$metric" "$through" "$direct")  $(cpu_split "$before" "$after" $(( rate * (secs + 3) ))) rss=$(rss) gc: $(gc_since "$gc_line")"
   done
 done
 

@@ -150,6 +150,7 @@ public final class TollgateServer implements AutoCloseable {
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                    .childOption(ChannelOption.ALLOCATOR, Transport.BUFFERS)
                     .childHandler(new ProxyChannelInitializer(config, pool, metering, admin, gate, metrics))
                     .bind(config.listen().host(), config.listen().port())
                     .sync()

@@ -66,7 +66,8 @@ public final class UpstreamConnectionPool implements AutoCloseable {
                         .remoteAddress(remote)
                         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, upstream.connectTimeoutMs()))
                         .option(ChannelOption.TCP_NODELAY, true)
-                        .option(ChannelOption.SO_KEEPALIVE, true);
+                        .option(ChannelOption.SO_KEEPALIVE, true)
+                        .option(ChannelOption.ALLOCATOR, Transport.BUFFERS);
                 // Last-recently-used first: the warmest connection serves the next call, and surplus
                 // connections sit idle at the bottom until the idle timer closes them.
                 return new SimpleChannelPool(bootstrap, new PipelineSetup(), ChannelHealthChecker.ACTIVE, true, true);
