@@ -84,6 +84,11 @@ cpu_split() {
 }
 nginx_ticks() { for p in $(pgrep -P "$nginx_pid") "$nginx_pid"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{t += $1} END {print t}'; }
 per_request() { echo "$(( ($2 - $1) * 1000000 / hz / $3 ))us"; }  # per_request TICKS_BEFORE TICKS_AFTER REQUESTS
+# heap_used: the heap in use, summed over the collector's generations (G1, Parallel or Serial).
+heap_used() {
+  jcmd "$proxy_pid" GC.heap_info | awk '/garbage-first heap|PSYoungGen|ParOldGen|def new generation|tenured generation/ {
+    for (i = 1; i <= NF; i++) if ($i == "used") { v = $(i + 1); sub(/K,?$/, "", v); s += v } } END { print s "K" }'
+}
 rss() { awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$proxy_pid/status"; }
 hz="$(getconf CLK_TCK)"
 # gc_since LINE: the GC pauses logged after line LINE of the GC log: count, total and longest, in ms.
@@ -158,9 +163,8 @@ if [ "$hold_streams" -gt 0 ]; then
     now="$(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$proxy_pid/status")"
     [ "$now" -gt "$peak" ] && peak="$now"
     if [ -z "${heap_mid:-}" ] && [ "$(ls /proc/$proxy_pid/fd | wc -l)" -gt $(( hold_streams * 2 - 100 )) ]; then
-      heap_mid="$(jcmd "$proxy_pid" GC.heap_info | awk '/garbage-first heap/ {print $NF}')"
       jcmd "$proxy_pid" GC.run >/dev/null
-      heap_mid="$(jcmd "$proxy_pid" GC.heap_info | awk '/garbage-first heap/ {for (i = 1; i <= NF; i++) if ($i == "used") print $(i + 1)}')"
+      heap_mid="$(heap_used)"
       fds="$(ls /proc/$proxy_pid/fd | wc -l)"
     fi
     sleep 0.2
