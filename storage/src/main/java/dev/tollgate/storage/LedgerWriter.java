@@ -44,6 +44,12 @@ final class LedgerWriter implements Runnable {
     private static final String UPSERT_STATE = "INSERT INTO agent_state (agent, paused, reason, ts_ms) VALUES (?, ?, ?, ?)"
             + " ON CONFLICT (agent) DO UPDATE SET paused = excluded.paused, reason = excluded.reason, ts_ms = excluded.ts_ms";
 
+    /**
+     * Put on the queue by {@link #beginClose()}: the writer waits for rows without a timeout (an idle
+     * ledger costs no wake-ups), so closing must wake it.
+     */
+    private static final Object WAKE = new Object();
+
     private final Connection connection;
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final AtomicLong enqueued = new AtomicLong();
@@ -90,6 +96,7 @@ final class LedgerWriter implements Runnable {
 
     void beginClose() {
         closing = true;
+        queue.add(WAKE);
     }
 
     @Override
@@ -99,8 +106,8 @@ final class LedgerWriter implements Runnable {
                 PreparedStatement events = connection.prepareStatement(INSERT_EVENT);
                 PreparedStatement states = connection.prepareStatement(UPSERT_STATE)) {
             while (!closing || !queue.isEmpty()) {
-                Object first = queue.poll(20, TimeUnit.MILLISECONDS);
-                if (first == null) {
+                Object first = queue.take();
+                if (first == WAKE) {
                     continue;
                 }
                 batch.add(first);
@@ -108,6 +115,7 @@ final class LedgerWriter implements Runnable {
                     LockSupport.parkNanos(LINGER_NANOS);
                 }
                 queue.drainTo(batch, MAX_BATCH - 1);
+                batch.removeIf(row -> row == WAKE);
                 writeUntilCommitted(batch, calls, events, states);
                 batch.clear();
             }
