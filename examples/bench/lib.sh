@@ -30,3 +30,16 @@ YAML
   pids+=($proxy_pid)
   proxy="$(url_after "$work/proxy.log" "OPENAI_BASE_URL=")"
 }
+
+# ticks_of /proc/PID[/task/TID]/stat: the CPU ticks (utime + stime) so far. A thread's name may hold
+# spaces ("C2 CompilerThre"), so the fields are counted after the name's closing parenthesis.
+ticks_of() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$1" 2>/dev/null; }
+
+# heap_used: the heap in use, summed over the collector's generations (G1, Parallel or Serial; "?" for others).
+heap_used() {
+  jcmd "$proxy_pid" GC.heap_info | awk '/garbage-first heap|PSYoungGen|ParOldGen|def new generation|tenured generation/ {
+    for (i = 1; i <= NF; i++) if ($i == "used") { v = $(i + 1); sub(/K,?$/, "", v); s += v } }
+    END { print (s == "" ? "?" : s "K") }'
+}
+# rss: Tollgate's resident memory.
+rss() { awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$proxy_pid/status"; }

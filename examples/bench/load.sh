@@ -61,18 +61,17 @@ NGINX
 fi
 
 # cpu_ticks: Tollgate's CPU ticks so far (utime + stime) by thread kind, then the whole process's (which
-# keeps the time of threads that ended): "loops ledger jit gc process". A thread's name may hold spaces
-# ("C2 CompilerThre"), so the fields are counted after the name's closing parenthesis.
+# keeps the time of threads that ended): "loops ledger jit gc process".
 cpu_ticks() {
   for t in /proc/"$proxy_pid"/task/*; do
-    echo "$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null) $(cat "$t/comm" 2>/dev/null)"
+    echo "$(ticks_of "$t/stat") $(cat "$t/comm" 2>/dev/null)"
   done | awk '
     NF > 1 { n = $1; $1 = ""; k = "other"
       if ($0 ~ /multiThreadIo/) k = "loops"; else if ($0 ~ /ledger/) k = "ledger"
       else if ($0 ~ /Compiler/) k = "jit"; else if ($0 ~ /GC|G1/) k = "gc"
       t[k] += n }
     END { printf "%d %d %d %d ", t["loops"], t["ledger"], t["jit"], t["gc"] }'
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$proxy_pid/stat"
+  ticks_of "/proc/$proxy_pid/stat"
 }
 # cpu_split BEFORE AFTER REQUESTS: Tollgate's CPU per request, in all and by thread kind. "steady" leaves
 # out the JIT compiler threads, whose work ends once the code is compiled (it still shows after a warm-up
@@ -86,15 +85,8 @@ cpu_split() {
   done
   echo "cpu_per_request=$(( total * 1000000 / hz / $3 ))us steady=$(( (total - a[2] + b[2]) * 1000000 / hz / $3 ))us (loops ${us[0]}, ledger ${us[1]}, jit ${us[2]}, gc ${us[3]}, other $(( (total - named) * 1000000 / hz / $3 )))"
 }
-nginx_ticks() { for p in $(pgrep -P "$nginx_pid") "$nginx_pid"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{t += $1} END {print t}'; }
+nginx_ticks() { for p in $(pgrep -P "$nginx_pid") "$nginx_pid"; do ticks_of "/proc/$p/stat"; done | awk '{t += $1} END {print t}'; }
 per_request() { echo "$(( ($2 - $1) * 1000000 / hz / $3 ))us"; }  # per_request TICKS_BEFORE TICKS_AFTER REQUESTS
-# heap_used: the heap in use, summed over the collector's generations (G1, Parallel or Serial; "?" for others).
-heap_used() {
-  jcmd "$proxy_pid" GC.heap_info | awk '/garbage-first heap|PSYoungGen|ParOldGen|def new generation|tenured generation/ {
-    for (i = 1; i <= NF; i++) if ($i == "used") { v = $(i + 1); sub(/K,?$/, "", v); s += v } }
-    END { print (s == "" ? "?" : s "K") }'
-}
-rss() { awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$proxy_pid/status"; }
 hz="$(getconf CLK_TCK)"
 # gc_since LINE: the GC pauses logged after line LINE of the GC log: count, total and longest, in ms.
 gc_since() {

@@ -27,14 +27,14 @@ start_proxy -Xms256m -Xmx256m -XX:+AlwaysPreTouch -Dio.netty.leakDetection.level
 echo "soak: $seconds s at $rate/s through $proxy, half streamed, $hang_up hung up; RSS every 30 s:"
 generate mixed "$proxy" "$rate" "$seconds" "$hang_up" >"$work/generator.out" & generator=$!
 started=$SECONDS
-live_heap() { jcmd "$proxy_pid" GC.run >/dev/null; jcmd "$proxy_pid" GC.heap_info | awk '/garbage-first heap/ {for (i = 1; i <= NF; i++) if ($i == "used") print $(i + 1)}'; }
+live_heap() { jcmd "$proxy_pid" GC.run >/dev/null; heap_used; }
 heap_start=""
 while kill -0 "$generator" 2>/dev/null; do
   if [ -z "$heap_start" ] && [ $(( SECONDS - started )) -ge 60 ]; then
     heap_start="$(live_heap)"
     echo "  live heap after a full GC at one minute: $heap_start"
   fi
-  echo "  t=$(( SECONDS - started ))s rss=$(awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$proxy_pid/status")"
+  echo "  t=$(( SECONDS - started ))s rss=$(rss)"
   for _ in $(seq 1 30); do kill -0 "$generator" 2>/dev/null && sleep 1; done
 done
 wait "$generator"

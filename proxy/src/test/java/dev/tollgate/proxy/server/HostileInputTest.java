@@ -8,10 +8,16 @@ import dev.tollgate.proxy.metering.CallRecord;
 import dev.tollgate.proxy.testing.ProxyHarness;
 import dev.tollgate.proxy.testing.RawHttp;
 import java.io.ByteArrayOutputStream;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
 import java.util.List;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
@@ -199,15 +205,15 @@ class HostileInputTest {
         String get = "GET /tollgate/agents HTTP/1.1\r\nHost: tollgate\r\nConnection: close\r\n\r\n";
         assertThat(statusAndCode(raw(get.getBytes(StandardCharsets.US_ASCII)))).isEqualTo("200");
 
-        java.net.InetAddress outside = java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces()).stream()
-                .flatMap(nic -> java.util.Collections.list(nic.getInetAddresses()).stream())
-                .filter(a -> a instanceof java.net.Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress())
+        InetAddress outside = Collections.list(NetworkInterface.getNetworkInterfaces()).stream()
+                .flatMap(nic -> Collections.list(nic.getInetAddresses()).stream())
+                .filter(a -> a instanceof Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress())
                 .findFirst().orElse(null);
         assertThat(outside).as("a non-loopback IPv4 address of this machine to connect from").isNotNull();
         // The same port, reached from this machine's own non-loopback address: refused.
-        try (java.net.Socket socket = new java.net.Socket()) {
-            socket.bind(new java.net.InetSocketAddress(outside, 0));
-            socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 5_000);
+        try (Socket socket = new Socket()) {
+            socket.bind(new InetSocketAddress(outside, 0));
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
             socket.setSoTimeout(5_000);
             socket.getOutputStream().write(get.getBytes(StandardCharsets.US_ASCII));
             String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
