@@ -1,10 +1,7 @@
 package dev.tollgate.pricing;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 
 /**
  * Lowers a request's output cap to what its budget can pay for. The field the request already uses is
@@ -14,7 +11,6 @@ import java.nio.charset.StandardCharsets;
  */
 public final class OutputCap {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final String[] FIELDS = {"max_tokens", "max_completion_tokens", "max_output_tokens"};
 
     private OutputCap() {
@@ -22,13 +18,10 @@ public final class OutputCap {
 
     /**
      * The body with its output cap set to {@code cap}, re-serialised. Throws for a body that is not a JSON
-     * object in valid UTF-8: Jackson reads some invalid UTF-8 keys as lone surrogates and would write them
-     * back as escapes that no JSON reader accepts (a fuzz finding), so such a body is left as it was and the
-     * caller's reservation bounds the call instead. The proxy refuses those bodies before this anyway.
+     * object Jackson can write back ({@link JsonBodies}); the caller's reservation then bounds the call.
      */
     public static byte[] lower(byte[] body, Endpoint endpoint, long cap) throws IOException {
-        StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(body));
-        ObjectNode request = (ObjectNode) MAPPER.readTree(body);
+        ObjectNode request = JsonBodies.readObject(body);
         boolean present = false;
         for (String field : FIELDS) {
             if (request.has(field)) {
@@ -44,6 +37,6 @@ public final class OutputCap {
                 case EMBEDDINGS -> throw new IllegalArgumentException("embeddings have no output");
             }, cap);
         }
-        return MAPPER.writeValueAsBytes(request);
+        return JsonBodies.write(request);
     }
 }

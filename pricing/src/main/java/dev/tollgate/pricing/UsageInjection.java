@@ -1,7 +1,6 @@
 package dev.tollgate.pricing;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -14,7 +13,6 @@ import java.nio.charset.StandardCharsets;
  */
 public final class UsageInjection {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final byte[] FIELD = "\"stream_options\":{\"include_usage\":true},".getBytes(StandardCharsets.US_ASCII);
 
     private UsageInjection() {
@@ -42,11 +40,11 @@ public final class UsageInjection {
             System.arraycopy(body, brace + 1, out, brace + 1 + fieldLength, body.length - brace - 1);
             return out;
         }
-        ObjectNode tree = (ObjectNode) MAPPER.readTree(body);
+        ObjectNode tree = JsonBodies.readObject(body);
         JsonNode options = tree.get("stream_options");
         ObjectNode rewritten = options instanceof ObjectNode object ? object : tree.putObject("stream_options");
         rewritten.put("include_usage", true);
-        return MAPPER.writeValueAsBytes(tree);
+        return JsonBodies.write(tree);
     }
 
     private static boolean isJsonSpace(byte b) {
