@@ -36,6 +36,33 @@ final class UsageCollector {
     boolean choicesSeen;
     final StringBuilder text = new StringBuilder();
 
+    /**
+     * Every key the collector compares against. {@link EventJsonScanner} hands over only these as
+     * themselves and every other key as one placeholder, so a new key compared below must be listed here
+     * (the fuzz targets, which compare the scanner with Jackson, would find one that is not).
+     */
+    static final String[] KEYS = {
+        "usage", "response", "choices", "model", "type", "delta", "message", "content", "refusal", "text",
+        "tool_calls", "function", "arguments", "output",
+        "prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "total_tokens",
+        "prompt_tokens_details", "input_tokens_details", "completion_tokens_details", "output_tokens_details",
+        "cached_tokens", "reasoning_tokens",
+    };
+
+    static final int NOT_WANTED = 0;
+    static final int MODEL = 1;
+    static final int EVENT_TYPE = 2;
+    static final int TEXT = 3;
+
+    private String markedModel;
+    private boolean markedUsageSeen;
+    private long markedInput;
+    private long markedCached;
+    private long markedOutput;
+    private long markedReasoning;
+    private long markedTotal;
+    private int markedTextLength;
+
     /** Forgets the per-document state (event type, choices), keeping what was collected. */
     void startDocument() {
         depth = 0;
@@ -47,23 +74,65 @@ final class UsageCollector {
 
     void accept(JsonToken token, JsonParser parser) throws IOException {
         switch (token) {
-            case FIELD_NAME -> {
-                if (depth > 0 && depth <= MAX_DEPTH) {
-                    keys[depth - 1] = parser.currentName();
+            case FIELD_NAME -> onField(parser.currentName());
+            case START_OBJECT -> onStart(false);
+            case START_ARRAY -> onStart(true);
+            case END_OBJECT, END_ARRAY -> onEnd();
+            case VALUE_STRING -> {
+                int wanted = wantedString();
+                if (wanted != NOT_WANTED) {
+                    onString(wanted, parser.getText());
                 }
             }
-            case START_OBJECT, START_ARRAY -> {
-                onContainer(token == JsonToken.START_ARRAY);
-                if (depth < MAX_DEPTH) {
-                    keys[depth] = token == JsonToken.START_ARRAY ? "*" : null;
-                }
-                depth++;
-            }
-            case END_OBJECT, END_ARRAY -> depth--;
-            case VALUE_STRING -> onString(parser);
             case VALUE_NUMBER_INT -> onNumber(parser.getLongValue());
             default -> { }
         }
+    }
+
+    /**
+     * Remembers what was collected before a document, so that a reader which gives up on it part way
+     * ({@link EventJsonScanner}) can {@link #rollBack()} and let another read it from the start.
+     */
+    void mark() {
+        markedModel = model;
+        markedUsageSeen = usageSeen;
+        markedInput = input;
+        markedCached = cached;
+        markedOutput = output;
+        markedReasoning = reasoning;
+        markedTotal = total;
+        markedTextLength = text.length();
+    }
+
+    /** Forgets everything since {@link #mark()}, including the document's own state. */
+    void rollBack() {
+        model = markedModel;
+        usageSeen = markedUsageSeen;
+        input = markedInput;
+        cached = markedCached;
+        output = markedOutput;
+        reasoning = markedReasoning;
+        total = markedTotal;
+        text.setLength(markedTextLength);
+        startDocument();
+    }
+
+    void onField(String name) {
+        if (depth > 0 && depth <= MAX_DEPTH) {
+            keys[depth - 1] = name;
+        }
+    }
+
+    void onStart(boolean array) {
+        onContainer(array);
+        if (depth < MAX_DEPTH) {
+            keys[depth] = array ? "*" : null;
+        }
+        depth++;
+    }
+
+    void onEnd() {
+        depth--;
     }
 
     private boolean at(int index, String key) {
@@ -89,7 +158,7 @@ final class UsageCollector {
         }
     }
 
-    private void onNumber(long value) {
+    void onNumber(long value) {
         int base = usageBase();
         if (base < 0) {
             return;
@@ -114,27 +183,41 @@ final class UsageCollector {
         }
     }
 
-    /** Reads the string only where it is wanted: most strings of a response (ids, fingerprints) are not. */
-    private void onString(JsonParser parser) throws IOException {
+    /**
+     * What the string value at the current place is wanted for: {@link #NOT_WANTED} for most strings of a
+     * response (ids, fingerprints), which are then never decoded.
+     */
+    int wantedString() {
         if (depth == 1) {
-            switch (keys[0]) {
-                case "model" -> model = parser.getText();
-                case "type" -> eventType = parser.getText();
-                case "delta" -> {
-                    if (eventType != null && eventType.endsWith(".delta") && !eventType.contains("audio")) {
-                        appendText(parser.getText());
-                    }
-                }
-                default -> { }
+            // Not a switch: that hashes the key, for every top-level string of every event.
+            String key = keys[0];
+            if ("model".equals(key)) {
+                return MODEL;
             }
-            return;
+            if ("type".equals(key)) {
+                return EVENT_TYPE;
+            }
+            boolean textDelta = "delta".equals(key) && eventType != null && eventType.endsWith(".delta")
+                    && !eventType.contains("audio");
+            return textDelta ? TEXT : NOT_WANTED;
         }
         if (depth == 2 && at(0, "response") && at(1, "model")) {
-            model = parser.getText();
-        } else if (at(0, "choices") && isGeneratedText()) {
-            appendText(parser.getText());
-        } else if (depth == 5 && at(0, "output") && at(2, "content") && at(4, "text")) {
-            appendText(parser.getText());
+            return MODEL;
+        }
+        if (at(0, "choices") && isGeneratedText()
+                || depth == 5 && at(0, "output") && at(2, "content") && at(4, "text")) {
+            return TEXT;
+        }
+        return NOT_WANTED;
+    }
+
+    /** Takes a string value that {@link #wantedString()} asked for. */
+    void onString(int wanted, String value) {
+        switch (wanted) {
+            case MODEL -> model = value;
+            case EVENT_TYPE -> eventType = value;
+            case TEXT -> appendText(value);
+            default -> { }
         }
     }
 

@@ -28,6 +28,7 @@ import java.util.List;
  * <p>What must hold for any stream (each well under {@link SseStreamMeter#MAX_EVENT_BYTES}, past which
  * metering gives up at a point that depends on the pieces):
  * <ul>
+ *   <li>The fast event scanner and Jackson read and rewrite every stream the same.</li>
  *   <li>Neither kind of meter throws, the reading is well formed, and it is the same however the stream
  *       is cut, and the same with or without rewriting: rewriting never changes what is metered.</li>
  *   <li>The rewritten stream is the same however the stream is cut, and only ever deletes bytes.</li>
@@ -53,9 +54,14 @@ class SseStreamMeterFuzzTest {
         Readings.check(observed);
         assertEquals(observed, Splits.meter(new SseStreamMeter(null), Splits.byteByByte(stream)), "fed one byte at a time");
         assertEquals(observed, Splits.meter(new SseStreamMeter(null), Splits.random(stream)), "fed in random pieces");
+        assertEquals(Splits.meter(new SseStreamMeter(null, false), Splits.whole(stream)), observed,
+                "the fast event scanner disagrees with Jackson");
 
         Rewritten whole = rewrite(Splits.whole(stream));
         assertEquals(observed, whole.reading, "rewriting changed what was metered");
+        ByteArrayOutputStream byJackson = new ByteArrayOutputStream();
+        Splits.meter(new SseStreamMeter(byJackson::write, false), Splits.whole(stream));
+        assertArrayEquals(byJackson.toByteArray(), whole.agentSees, "the fast event scanner rewrote differently from Jackson");
         Rewritten byteByByte = rewrite(Splits.byteByByte(stream));
         assertEquals(observed, byteByByte.reading, "rewriting one byte at a time changed what was metered");
         assertArrayEquals(whole.agentSees, byteByByte.agentSees, "the rewritten stream depends on the pieces (byte by byte)");
