@@ -167,6 +167,18 @@ public final class UpstreamExchange {
             onUpstreamFault(cause);
             return;
         }
+        if (meter.rewritesBody() && !(content instanceof LastHttpContent)) {
+            // The events this piece completes, rewritten, go straight into this read's gathered chunk.
+            int incoming = content.content().readableBytes();
+            if (gathered != null && gathered.readableBytes() + incoming > GATHER_LIMIT) {
+                writeGathered();
+            }
+            if (gathered == null) {
+                gathered = agent.alloc().buffer(Math.max(1024, incoming));
+            }
+            meter.rewriteInto(content, gathered);
+            return;
+        }
         HttpContent toAgent = meter.relay(content, agent.alloc());
         if (toAgent instanceof LastHttpContent) {
             finish(toAgent);
@@ -200,6 +212,11 @@ public final class UpstreamExchange {
         if (gathered != null) {
             ByteBuf out = gathered;
             gathered = null;
+            if (!out.isReadable()) {
+                // A piece that completed no event: an empty chunk would end a chunked body.
+                out.release();
+                return;
+            }
             agent.write(new DefaultHttpContent(out), agent.voidPromise());
         }
     }
