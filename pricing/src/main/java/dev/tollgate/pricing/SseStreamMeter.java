@@ -12,6 +12,11 @@ import java.util.Arrays;
  * JSON data, and keeps the usage (a chat stream's usage chunk, the Responses API's
  * {@code response.completed}), the model, and the text streamed so far.
  *
+ * <p>This runs on the event loop for every event of every stream, so the common event (one
+ * {@code data:} line holding a JSON object) is read by {@link EventJsonScanner} in one pass, without
+ * splitting lines or searching the bytes again; any event it declines is parsed by Jackson, with the
+ * same result.
+ *
  * <p>With an {@link EventSink}, it also rewrites the stream for an agent that did not ask for usage while
  * Tollgate asked on its behalf: the usage-only chunk is dropped and the {@code "usage":null} that the
  * provider adds to every other chunk is removed, so the agent receives exactly the stream it asked for.
