@@ -16,7 +16,7 @@ start_provider() {
   provider="$(url_after "$work/mock.log" "listening on ")"
 }
 
-# start_proxy [JVM OPTIONS]: starts Tollgate in front of $provider, with metering, the ledger and a budget
+# start_proxy [JVM OPTIONS]: starts Tollgate ($PROXY_JAR, by default the one built here) in front of $provider, with metering, the ledger and a budget
 # for bench-agent on; sets $proxy and $proxy_pid.
 start_proxy() {
   cat >"$work/tollgate.yaml" <<YAML
@@ -26,7 +26,7 @@ storage: { path: $work/ledger.db }
 agents:
   bench-agent: { max_cost_per_day_usd: 100000, max_requests_per_minute: 10000000, alert_at: 0.9 }
 YAML
-  java "$@" -jar proxy/target/tollgate.jar serve --config "$work/tollgate.yaml" >"$work/proxy.log" 2>&1 & proxy_pid=$!
+  java "$@" -jar "${PROXY_JAR:-proxy/target/tollgate.jar}" serve --config "$work/tollgate.yaml" >"$work/proxy.log" 2>&1 & proxy_pid=$!
   pids+=($proxy_pid)
   proxy="$(url_after "$work/proxy.log" "OPENAI_BASE_URL=")"
 }
@@ -43,3 +43,30 @@ heap_used() {
 }
 # rss: Tollgate's resident memory.
 rss() { awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$proxy_pid/status"; }
+
+# cpu_ticks: Tollgate's CPU ticks so far (utime + stime) by thread kind, then the whole process's (which
+# keeps the time of threads that ended): "loops ledger jit gc process".
+cpu_ticks() {
+  for t in /proc/"$proxy_pid"/task/*; do
+    echo "$(ticks_of "$t/stat") $(cat "$t/comm" 2>/dev/null)"
+  done | awk '
+    NF > 1 { n = $1; $1 = ""; k = "other"
+      if ($0 ~ /multiThreadIo/) k = "loops"; else if ($0 ~ /ledger/) k = "ledger"
+      else if ($0 ~ /Compiler/) k = "jit"; else if ($0 ~ /GC|G1/) k = "gc"
+      t[k] += n }
+    END { printf "%d %d %d %d ", t["loops"], t["ledger"], t["jit"], t["gc"] }'
+  ticks_of "/proc/$proxy_pid/stat"
+}
+# cpu_split BEFORE AFTER REQUESTS: Tollgate's CPU per request, in all and by thread kind. "steady" leaves
+# out the JIT compiler threads, whose work ends once the code is compiled (it still shows after a warm-up
+# because each change of load shape makes the JIT recompile a few methods).
+cpu_split() {
+  local -a b=($1) a=($2)
+  local us=() i total=$(( a[4] - b[4] )) named=0
+  for i in 0 1 2 3; do
+    us[i]=$(( (a[i] - b[i]) * 1000000 / hz / $3 ))
+    named=$(( named + a[i] - b[i] ))
+  done
+  echo "cpu_per_request=$(( total * 1000000 / hz / $3 ))us steady=$(( (total - a[2] + b[2]) * 1000000 / hz / $3 ))us (loops ${us[0]}, ledger ${us[1]}, jit ${us[2]}, gc ${us[3]}, other $(( (total - named) * 1000000 / hz / $3 )))"
+}
+hz="$(getconf CLK_TCK)"

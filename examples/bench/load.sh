@@ -60,34 +60,8 @@ NGINX
   for _ in $(seq 1 50); do curl -s -o /dev/null "$nginx_url/models" && break; sleep 0.1; done
 fi
 
-# cpu_ticks: Tollgate's CPU ticks so far (utime + stime) by thread kind, then the whole process's (which
-# keeps the time of threads that ended): "loops ledger jit gc process".
-cpu_ticks() {
-  for t in /proc/"$proxy_pid"/task/*; do
-    echo "$(ticks_of "$t/stat") $(cat "$t/comm" 2>/dev/null)"
-  done | awk '
-    NF > 1 { n = $1; $1 = ""; k = "other"
-      if ($0 ~ /multiThreadIo/) k = "loops"; else if ($0 ~ /ledger/) k = "ledger"
-      else if ($0 ~ /Compiler/) k = "jit"; else if ($0 ~ /GC|G1/) k = "gc"
-      t[k] += n }
-    END { printf "%d %d %d %d ", t["loops"], t["ledger"], t["jit"], t["gc"] }'
-  ticks_of "/proc/$proxy_pid/stat"
-}
-# cpu_split BEFORE AFTER REQUESTS: Tollgate's CPU per request, in all and by thread kind. "steady" leaves
-# out the JIT compiler threads, whose work ends once the code is compiled (it still shows after a warm-up
-# because each change of load shape makes the JIT recompile a few methods).
-cpu_split() {
-  local -a b=($1) a=($2)
-  local us=() i total=$(( a[4] - b[4] )) named=0
-  for i in 0 1 2 3; do
-    us[i]=$(( (a[i] - b[i]) * 1000000 / hz / $3 ))
-    named=$(( named + a[i] - b[i] ))
-  done
-  echo "cpu_per_request=$(( total * 1000000 / hz / $3 ))us steady=$(( (total - a[2] + b[2]) * 1000000 / hz / $3 ))us (loops ${us[0]}, ledger ${us[1]}, jit ${us[2]}, gc ${us[3]}, other $(( (total - named) * 1000000 / hz / $3 )))"
-}
 nginx_ticks() { for p in $(pgrep -P "$nginx_pid") "$nginx_pid"; do ticks_of "/proc/$p/stat"; done | awk '{t += $1} END {print t}'; }
 per_request() { echo "$(( ($2 - $1) * 1000000 / hz / $3 ))us"; }  # per_request TICKS_BEFORE TICKS_AFTER REQUESTS
-hz="$(getconf CLK_TCK)"
 # gc_since LINE: the GC pauses logged after line LINE of the GC log: count, total and longest, in ms.
 gc_since() {
   tail -n +"$(( $1 + 1 ))" "$work/gc.log" | awk '/Pause/ { ms = $NF; sub(/ms/, "", ms); n++; t += ms; if (ms > m) m = ms }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Compares two Tollgate builds (or two sets of JVM options) side by side: both run behind one fake
+# provider and are measured in alternating rounds at one rate, so that the shared host's drift, which
+# moves sequential runs by 10-30%, falls on both alike. Prints, per round and side, Tollgate's CPU per
+# request by thread kind and the latency percentiles.
+#   A_JAR=/tmp/old.jar examples/bench/ab.sh                   # an older build (A) against this one (B)
+#   A_OPTS=-XX:+UseParallelGC examples/bench/ab.sh            # the same build with other JVM options
+#   RATE=1000 STREAM=true ROUNDS=5 SECS=15 WARM=30 ...        # the defaults, streamed instead of plain
+# Build an older jar from a commit with, for example:
+#   git worktree add /tmp/old <commit> && (cd /tmp/old && mvn -B -q -DskipTests package) \
+#     && cp /tmp/old/proxy/target/tollgate.jar /tmp/old.jar && git worktree remove --force /tmp/old
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+source examples/lib/servers.sh
+./tollgate --version >/dev/null
+source examples/bench/lib.sh
+
+rate="${RATE:-1000}" secs="${SECS:-15}" stream="${STREAM:-false}" rounds="${ROUNDS:-5}"
+start_provider
+declare -A url pid
+base="$work"
+for side in A B; do
+  jar="${side}_JAR" opts="${side}_OPTS"
+  mkdir -p "$base/$side"
+  work="$base/$side"
+  # shellcheck disable=SC2086
+  PROXY_JAR="${!jar:-proxy/target/tollgate.jar}" start_proxy -Xmx256m ${!opts:-}
+  url[$side]="$proxy" pid[$side]="$proxy_pid"
+done
+work="$base"
+echo "A: ${A_JAR:-proxy/target/tollgate.jar} ${A_OPTS:-}  B: ${B_JAR:-proxy/target/tollgate.jar} ${B_OPTS:-}  rate=$rate/s stream=$stream"
+for side in A B; do generate rate "${url[$side]}" 2000 "${WARM:-30}" "$stream" >/dev/null; done
+for round in $(seq 1 "$rounds"); do
+  for side in A B; do
+    proxy_pid="${pid[$side]}"
+    before="$(cpu_ticks)"
+    out="$(generate rate "${url[$side]}" "$rate" "$secs" "$stream")"
+    after="$(cpu_ticks)"
+    latency="$(grep -o "total_p50=[0-9]* total_p90=[0-9]* total_p99=[0-9]*" <<<"$out" || true) $(grep -o " errors=[0-9]*" <<<"$out" || true)"
+    echo "$side round $round: $(cpu_split "$before" "$after" $(( rate * (secs + 3) ))) $latency"
+  done
+done
