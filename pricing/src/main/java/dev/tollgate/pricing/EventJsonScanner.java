@@ -61,10 +61,13 @@ final class EventJsonScanner {
      * document state reset).
      */
     boolean scan(byte[] source, int from, int to) {
-        if (read(source, from, to) == to) {
+        int after = read(source, from, to);
+        if (after == to) {
             return true;
         }
-        rollBack();
+        if (after >= 0) {
+            rollBack(); // read a whole object, but something follows it
+        }
         return false;
     }
 
@@ -271,6 +274,7 @@ final class EventJsonScanner {
     /** The string from just past its opening quote; plain ASCII is copied at once, the rest decoded. */
     private String readString() {
         int from = pos;
+        skipPlainBytes();
         while (true) {
             byte b = next();
             if (b == '"') {

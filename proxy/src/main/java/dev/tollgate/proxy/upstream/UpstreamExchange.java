@@ -169,14 +169,7 @@ public final class UpstreamExchange {
         }
         if (meter.rewritesBody() && !(content instanceof LastHttpContent)) {
             // The events this piece completes, rewritten, go straight into this read's gathered chunk.
-            int incoming = content.content().readableBytes();
-            if (gathered != null && gathered.readableBytes() + incoming > GATHER_LIMIT) {
-                writeGathered();
-            }
-            if (gathered == null) {
-                gathered = agent.alloc().buffer(Math.max(1024, incoming));
-            }
-            meter.rewriteInto(content, gathered);
+            meter.rewriteInto(content, gatheredWithRoomFor(content.content().readableBytes()));
             return;
         }
         HttpContent toAgent = meter.relay(content, agent.alloc());
@@ -194,14 +187,19 @@ public final class UpstreamExchange {
             agent.write(toAgent, agent.voidPromise());
             return;
         }
-        if (gathered != null && gathered.readableBytes() + bytes.readableBytes() > GATHER_LIMIT) {
+        gatheredWithRoomFor(bytes.readableBytes()).writeBytes(bytes);
+        toAgent.release();
+    }
+
+    /** This read's gathered chunk, written out first if {@code incoming} more bytes would take it past the limit. */
+    private ByteBuf gatheredWithRoomFor(int incoming) {
+        if (gathered != null && gathered.readableBytes() + incoming > GATHER_LIMIT) {
             writeGathered();
         }
         if (gathered == null) {
-            gathered = agent.alloc().buffer(Math.max(1024, bytes.readableBytes()));
+            gathered = agent.alloc().buffer(Math.max(1024, incoming));
         }
-        gathered.writeBytes(bytes);
-        toAgent.release();
+        return gathered;
     }
 
     /**
