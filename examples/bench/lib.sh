@@ -17,11 +17,11 @@ start_provider() {
 }
 
 # start_proxy [JVM OPTIONS]: starts Tollgate ($PROXY_JAR, by default the one built here) in front of $provider, with metering, the ledger and a budget
-# for bench-agent on; sets $proxy and $proxy_pid.
+# for bench-agent on, over HTTP/2 to the provider when UPSTREAM_HTTP2=true; sets $proxy and $proxy_pid.
 start_proxy() {
   cat >"$work/tollgate.yaml" <<YAML
 listen: 127.0.0.1:0
-upstream: { base_url: $provider }
+upstream: { base_url: $provider, http2: ${UPSTREAM_HTTP2:-false} }
 storage: { path: $work/ledger.db }
 agents:
   bench-agent: { max_cost_per_day_usd: 100000, max_requests_per_minute: 10000000, alert_at: 0.9 }

@@ -11,6 +11,9 @@
 #   examples/bench/load.sh                                   # 500 1000 2000 5000/s, 20 s each
 #   RATES="1000" SECONDS_EACH=10 HOLD_STREAMS=0 examples/bench/load.sh
 #   PROXY_OPTS="-XX:StartFlightRecording=filename=/tmp/tollgate.jfr" ...   # profile the proxy with JFR
+#   PHASES=hold HOLD_STREAMS=10000 UPSTREAM_HTTP2=true examples/bench/load.sh   # only phase 3, HTTP/2 to the provider
+# PHASES picks phases by name (default "rates max hold"); UPSTREAM_HTTP2=true sets upstream.http2 in
+# Tollgate's config, so calls share a few HTTP/2 connections to the provider instead of one socket each.
 # The generator shares the machine's cores with the servers; the numbers say so by including it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -19,6 +22,7 @@ rates="${RATES:-500 1000 2000 5000}"
 secs="${SECONDS_EACH:-20}"
 max_connections="${MAX_CONNECTIONS:-64}"
 hold_streams="${HOLD_STREAMS:-9900}"
+phases=" ${PHASES:-rates max hold} "
 proxy_heap="${PROXY_HEAP:--Xmx256m}"
 source examples/lib/servers.sh
 
@@ -77,14 +81,16 @@ added() {  # added NAME THROUGH DIRECT: the added latency at each percentile
 
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(java -version 2>&1 | head -1)"
 echo "provider $provider  tollgate $proxy  nginx ${nginx_url:-not installed}"
-echo "== warm-up (JIT) through every path"
+[[ "$phases" == *" rates "* || "$phases" == *" max "* ]] && echo "== warm-up (JIT) through every path"
 for stream in false true; do
+  [[ "$phases" == *" rates "* || "$phases" == *" max "* ]] || break
   generate rate "$proxy" 2000 20 "$stream" >/dev/null
   [ -n "$nginx_url" ] && generate rate "$nginx_url" 2000 5 "$stream" >/dev/null
   generate rate "$provider" 2000 5 "$stream" >/dev/null
 done
 
 for stream in false true; do
+  [[ "$phases" == *" rates "* ]] || break
   metric=total; [ "$stream" = true ] && metric=ttfb
   for rate in $rates; do
     echo "== rate $rate/s, stream=$stream, $secs s"
@@ -107,8 +113,9 @@ for stream in false true; do
   done
 done
 
-echo "== maximum throughput, closed loop on $max_connections connections, $secs s each"
+[[ "$phases" == *" max "* ]] && echo "== maximum throughput, closed loop on $max_connections connections, $secs s each"
 for stream in false true; do
+  [[ "$phases" == *" max "* ]] || break
   direct="$(generate max "$provider" "$max_connections" "$secs" "$stream")"
   echo "direct   stream=$stream: $direct"
   if [ -n "$nginx_url" ]; then
@@ -122,8 +129,9 @@ for stream in false true; do
   fi
 done
 
-if [ "$hold_streams" -gt 0 ]; then
-  echo "== $hold_streams concurrent streams through Tollgate ($proxy_heap), one event per second"
+if [ "$hold_streams" -gt 0 ] && [[ "$phases" == *" hold "* ]]; then
+  sockets_per_stream=2; [ "${UPSTREAM_HTTP2:-false}" = true ] && sockets_per_stream=1
+  echo "== $hold_streams concurrent streams through Tollgate ($proxy_heap, upstream.http2: ${UPSTREAM_HTTP2:-false}), one event per second"
   kill "$provider_pid" "$proxy_pid"
   start_provider --chunk-delay-ms 1000
   # shellcheck disable=SC2086
@@ -133,7 +141,8 @@ if [ "$hold_streams" -gt 0 ]; then
   while kill -0 "$gen" 2>/dev/null; do
     now="$(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$proxy_pid/status")"
     [ "$now" -gt "$peak" ] && peak="$now"
-    if [ -z "${heap_mid:-}" ] && [ "$(ls /proc/$proxy_pid/fd | wc -l)" -gt $(( hold_streams * 2 - 100 )) ]; then
+    # Each stream holds the agent's socket, and over HTTP/1.1 one to the provider as well.
+    if [ -z "${heap_mid:-}" ] && [ "$(ls /proc/$proxy_pid/fd | wc -l)" -gt $(( hold_streams * sockets_per_stream - 100 )) ]; then
       jcmd "$proxy_pid" GC.run >/dev/null
       heap_mid="$(heap_used)"
       fds="$(ls /proc/$proxy_pid/fd | wc -l)"

@@ -10,19 +10,22 @@ import java.net.URISyntaxException;
  * URL, {@code /v1} included: {@code /v1/chat/completions} goes to {@code base_url + /chat/completions}.
  *
  * @param apiKey when set, replaces the agent's {@code Authorization} on the way out
+ * @param http2 when true, calls go to the provider as streams of a few shared HTTP/2 connections
+ *     (ALPN {@code h2} over https, prior knowledge over http) instead of one HTTP/1.1 connection each
  */
 public record UpstreamConfig(
         @JsonProperty("base_url") URI baseUrl,
         @JsonProperty("api_key") String apiKey,
         @JsonProperty("connect_timeout_ms") long connectTimeoutMs,
-        @JsonProperty("response_timeout_ms") long responseTimeoutMs) {
+        @JsonProperty("response_timeout_ms") long responseTimeoutMs,
+        @JsonProperty("http2") boolean http2) {
 
     public static final URI DEFAULT_BASE_URL = URI.create("https://api.openai.com/v1");
     public static final long DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
     public static final long DEFAULT_RESPONSE_TIMEOUT_MS = 600_000;
 
     public static final UpstreamConfig DEFAULTS =
-            new UpstreamConfig(DEFAULT_BASE_URL, null, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS);
+            new UpstreamConfig(DEFAULT_BASE_URL, null, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, false);
 
     public UpstreamConfig {
         baseUrl = normalise(baseUrl == null ? DEFAULT_BASE_URL : baseUrl);
@@ -45,12 +48,14 @@ public record UpstreamConfig(
             @JsonProperty("base_url") URI baseUrl,
             @JsonProperty("api_key") String apiKey,
             @JsonProperty("connect_timeout_ms") Long connectTimeoutMs,
-            @JsonProperty("response_timeout_ms") Long responseTimeoutMs) {
+            @JsonProperty("response_timeout_ms") Long responseTimeoutMs,
+            @JsonProperty("http2") Boolean http2) {
         return new UpstreamConfig(
                 baseUrl,
                 apiKey,
                 connectTimeoutMs == null ? DEFAULT_CONNECT_TIMEOUT_MS : connectTimeoutMs,
-                responseTimeoutMs == null ? DEFAULT_RESPONSE_TIMEOUT_MS : responseTimeoutMs);
+                responseTimeoutMs == null ? DEFAULT_RESPONSE_TIMEOUT_MS : responseTimeoutMs,
+                http2 != null && http2);
     }
 
     /** True when the provider is reached over TLS. */

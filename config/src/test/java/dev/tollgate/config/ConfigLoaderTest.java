@@ -36,6 +36,7 @@ class ConfigLoaderTest {
         assertThat(config.upstream().baseUrl()).isEqualTo(URI.create("https://api.openai.com/v1"));
         assertThat(config.upstream().connectTimeoutMs()).isEqualTo(5_000);
         assertThat(config.upstream().responseTimeoutMs()).isEqualTo(600_000);
+        assertThat(config.upstream().http2()).as("HTTP/1.1 to the provider unless asked").isFalse();
         assertThat(config.limits().maxRequestBytes()).isEqualTo(33_554_432);
         assertThat(config.identity().agentHeader()).isEqualTo("X-Agent-Id");
         assertThat(config.storage().path()).isEqualTo(Path.of("tollgate.db"));
@@ -50,6 +51,7 @@ class ConfigLoaderTest {
                   api_key: ${OPENAI_API_KEY}
                   connect_timeout_ms: 250
                   response_timeout_ms: 30000
+                  http2: true
                 storage:
                   path: /var/lib/tollgate/ledger.db
                 identity:
@@ -66,6 +68,7 @@ class ConfigLoaderTest {
         assertThat(config.upstream().tls()).isFalse();
         assertThat(config.upstream().apiKey()).isEqualTo("sk-from-env");
         assertThat(config.upstream().connectTimeoutMs()).isEqualTo(250);
+        assertThat(config.upstream().http2()).isTrue();
         assertThat(config.storage().path()).isEqualTo(Path.of("/var/lib/tollgate/ledger.db"));
         assertThat(config.identity().intentHeader()).isEqualTo("X-Task");
         assertThat(config.limits().maxRequestBytes()).isEqualTo(1_048_576);

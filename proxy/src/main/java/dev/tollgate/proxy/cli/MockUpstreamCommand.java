@@ -24,6 +24,10 @@ final class MockUpstreamCommand implements Callable<Integer> {
             description = "Delay between the events of a streamed response (default ${DEFAULT-VALUE}).")
     long chunkDelayMs;
 
+    @Option(names = "--h2-max-streams", paramLabel = "N", defaultValue = "" + MockUpstreamServer.DEFAULT_H2_MAX_STREAMS,
+            description = "Streams an HTTP/2 client may open at once on one connection (default ${DEFAULT-VALUE}).")
+    int h2MaxStreams;
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65_535) {
@@ -32,7 +36,10 @@ final class MockUpstreamCommand implements Callable<Integer> {
         if (latencyMs < 0 || chunkDelayMs < 0) {
             throw new IllegalArgumentException("--latency-ms and --chunk-delay-ms must be >= 0");
         }
-        MockUpstreamServer server = MockUpstreamServer.start(host, port, latencyMs, chunkDelayMs);
+        if (h2MaxStreams < 1) {
+            throw new IllegalArgumentException("--h2-max-streams must be >= 1");
+        }
+        MockUpstreamServer server = MockUpstreamServer.start(host, port, latencyMs, chunkDelayMs, h2MaxStreams);
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "mock-upstream-shutdown"));
         System.out.println("mock-upstream listening on " + server.baseUrl());
         System.out.flush();

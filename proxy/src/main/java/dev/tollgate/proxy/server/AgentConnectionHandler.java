@@ -8,7 +8,7 @@ import dev.tollgate.proxy.http.ErrorResponse;
 import dev.tollgate.proxy.metering.CallMeter;
 import dev.tollgate.proxy.metering.Metering;
 import dev.tollgate.proxy.upstream.ProviderRequests;
-import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
+import dev.tollgate.proxy.upstream.ProviderConnections;
 import dev.tollgate.proxy.upstream.UpstreamExchange;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -47,7 +47,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     private static final Logger log = LoggerFactory.getLogger(AgentConnectionHandler.class);
     private static final long LEDGER_BACKOFF_MS = 5;
 
-    private final UpstreamConnectionPool pool;
+    private final ProviderConnections pool;
     private final Metering metering;
     private final AdminApi admin;
     private final Gate gate;
@@ -63,7 +63,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     /** True while a local answer is being prepared off the loop (an admin query). */
     private boolean answering;
 
-    AgentConnectionHandler(UpstreamConnectionPool pool, Metering metering, AdminApi admin, Gate gate, TollgateMetrics metrics,
+    AgentConnectionHandler(ProviderConnections pool, Metering metering, AdminApi admin, Gate gate, TollgateMetrics metrics,
             ProviderRequests providerRequests, IdentityConfig identity, long responseTimeoutMs) {
         this.gate = gate;
         this.metrics = metrics;

@@ -6,7 +6,7 @@ import dev.tollgate.proxy.admission.Gate;
 import dev.tollgate.proxy.metrics.TollgateMetrics;
 import dev.tollgate.proxy.metering.Metering;
 import dev.tollgate.proxy.upstream.ProviderRequests;
-import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
+import dev.tollgate.proxy.upstream.ProviderConnections;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -23,14 +23,14 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
     static final int MAX_HEADER_SIZE = 32_768;
 
     private final TollgateConfig config;
-    private final UpstreamConnectionPool pool;
+    private final ProviderConnections pool;
     private final Metering metering;
     private final AdminApi admin;
     private final Gate gate;
     private final TollgateMetrics metrics;
     private final ProviderRequests providerRequests;
 
-    ProxyChannelInitializer(TollgateConfig config, UpstreamConnectionPool pool, Metering metering, AdminApi admin, Gate gate,
+    ProxyChannelInitializer(TollgateConfig config, ProviderConnections pool, Metering metering, AdminApi admin, Gate gate,
             TollgateMetrics metrics) {
         this.gate = gate;
         this.metrics = metrics;

@@ -20,7 +20,7 @@ import java.io.IOException;
 import java.sql.SQLException;
 import java.time.Clock;
 import dev.tollgate.proxy.net.Transport;
-import dev.tollgate.proxy.upstream.UpstreamConnectionPool;
+import dev.tollgate.proxy.upstream.ProviderConnections;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -48,7 +48,7 @@ public final class TollgateServer implements AutoCloseable {
     private final Transport transport;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
-    private final UpstreamConnectionPool pool;
+    private final ProviderConnections pool;
     private final Metering metering;
     private final Ledger ledger;
     private final AdminApi admin;
@@ -61,7 +61,7 @@ public final class TollgateServer implements AutoCloseable {
     static final int MAX_LEDGER_BACKLOG = 200_000;
 
     private TollgateServer(TollgateConfig config, Transport transport, EventLoopGroup boss, EventLoopGroup workers,
-            UpstreamConnectionPool pool, Metering metering, Ledger ledger, AdminApi admin, Gate gate, Alerts alerts,
+            ProviderConnections pool, Metering metering, Ledger ledger, AdminApi admin, Gate gate, Alerts alerts,
             Channel serverChannel) {
         this.gate = gate;
         this.alerts = alerts;
@@ -141,7 +141,7 @@ public final class TollgateServer implements AutoCloseable {
         Transport transport = Transport.detect();
         EventLoopGroup boss = transport.newEventLoopGroup(1);
         EventLoopGroup workers = transport.newEventLoopGroup(0);
-        UpstreamConnectionPool pool = new UpstreamConnectionPool(config.upstream(), transport, upstreamTls);
+        ProviderConnections pool = ProviderConnections.forUpstream(config.upstream(), transport, upstreamTls);
         try {
             Channel channel = new ServerBootstrap()
                     .group(boss, workers)

@@ -3,6 +3,8 @@ package dev.tollgate.proxy.upstream;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -11,9 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The last handler of a provider connection. It hands what the provider sends to the exchange that
- * currently owns the connection; while the connection sits in the pool, anything but a close is
- * unexpected and closes it.
+ * The last handler of a provider connection (or of an HTTP/2 stream). It hands what the provider sends to
+ * the exchange that currently owns the connection; while the connection sits in the pool, anything but a
+ * close is unexpected and closes it.
  */
 final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
 
@@ -70,7 +72,14 @@ final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (!(evt instanceof IdleStateEvent idle)) {
+        if (evt instanceof Http2ResetFrame reset) {
+            // An HTTP/2 stream the provider reset; the stream's close follows, but this says why.
+            if (exchange != null) {
+                Http2Error error = Http2Error.valueOf(reset.errorCode());
+                exchange.onUpstreamFault(new IOException("the provider reset the stream ("
+                        + (error != null ? error : "error " + reset.errorCode()) + ")"));
+            }
+        } else if (!(evt instanceof IdleStateEvent idle)) {
             ctx.fireUserEventTriggered(evt);
         } else if (exchange == null) {
             // Only idle pooled connections expire this way; a call may wait minutes for a reasoning model.

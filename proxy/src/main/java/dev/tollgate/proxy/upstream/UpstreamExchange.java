@@ -59,7 +59,7 @@ public final class UpstreamExchange {
     private enum State { CONNECTING, AWAITING_HEADERS, STREAMING, DONE }
 
     private final Channel agent;
-    private final UpstreamConnectionPool pool;
+    private final ProviderConnections pool;
     private final ProviderRequests requests;
     private final long responseTimeoutMs;
     private final String agentId;
@@ -78,7 +78,7 @@ public final class UpstreamExchange {
     /** Bytes for the agent gathered during the current read from the provider, or null. */
     private ByteBuf gathered;
 
-    public UpstreamExchange(Channel agent, FullHttpRequest request, String agentId, UpstreamConnectionPool pool,
+    public UpstreamExchange(Channel agent, FullHttpRequest request, String agentId, ProviderConnections pool,
             ProviderRequests requests, long responseTimeoutMs, CallMeter meter, Completion completion) {
         this.agent = agent;
         this.meter = meter;

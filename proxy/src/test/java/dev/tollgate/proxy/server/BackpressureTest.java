@@ -2,6 +2,7 @@ package dev.tollgate.proxy.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tollgate.proxy.testing.Progress;
 import dev.tollgate.proxy.testing.ProxyHarness;
 import java.io.IOException;
 import java.io.InputStream;
@@ -54,27 +55,13 @@ class BackpressureTest {
                 agent.getOutputStream().write(("GET /v1/files/big/content HTTP/1.1\r\nHost: t\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
 
-                long stalledAt = waitUntilStable(providerWrote);
+                long stalledAt = Progress.waitUntilStable(providerWrote);
 
                 assertThat(stalledAt).as("bytes the provider could send to a stalled agent").isLessThan(TOTAL / 4);
                 assertThat(drain(agent.getInputStream())).isEqualTo(TOTAL);
                 assertThat(providerWrote.get()).isEqualTo(TOTAL);
             }
         }
-    }
-
-    /** Waits until the provider stops making progress, and returns how far it got. */
-    private static long waitUntilStable(AtomicLong counter) throws InterruptedException {
-        long last = -1;
-        for (int i = 0; i < 100; i++) {
-            Thread.sleep(100);
-            long now = counter.get();
-            if (now == last && now > 0) {
-                return now;
-            }
-            last = now;
-        }
-        return counter.get();
     }
 
     /** Reads the response head and the whole body, and returns the body's length. */
