@@ -39,6 +39,11 @@ public final class SseStreamMeter implements ResponseMeter {
     private static final byte[] USAGE_NULL_SKIP = skipTable(USAGE_NULL);
     private static final byte[] DATA = "data:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
+    /** What {@link #readSingleDataLine} made of an event. */
+    private static final int TAKEN = 1;
+    private static final int OTHER_SHAPE = 0;
+    private static final int DECLINED = -1;
+
     private final UsageCollector collector = new UsageCollector();
     /** Reads nearly every event; Jackson reads the few it declines. Null only in the tests that compare the two. */
     private final EventJsonScanner scanner;
@@ -196,7 +201,8 @@ public final class SseStreamMeter implements ResponseMeter {
 
     /** Parses the event's data lines as JSON into the collector; false when there is no JSON to parse. */
     private boolean parseData(int from, int to) {
-        if (scanner != null && readSingleDataLine(from, to)) {
+        int oneLine = scanner != null ? readSingleDataLine(from, to) : OTHER_SHAPE;
+        if (oneLine == TAKEN) {
             return true;
         }
         int lineStart = from;
@@ -236,7 +242,8 @@ public final class SseStreamMeter implements ResponseMeter {
         if (length == 0 || source[offset] != '{') {
             return false;
         }
-        if (scanner != null && joined == null && scanner.scan(source, offset, offset + length)) {
+        // An object the scanner already declined above would be declined again: straight to Jackson.
+        if (scanner != null && oneLine != DECLINED && joined == null && scanner.scan(source, offset, offset + length)) {
             return true;
         }
         try (JsonParser parser = JSON.createParser(source, offset, length)) {
@@ -253,30 +260,32 @@ public final class SseStreamMeter implements ResponseMeter {
     /**
      * The common event, one {@code data:} line holding a JSON object, read without splitting it into lines
      * first: the scanner reads the object (which it accepts only without line breaks), and the event is
-     * taken if nothing but the line's and the event's ends follows. False, with nothing collected, for
-     * every other event.
+     * taken if nothing but the line's and the event's ends follows.
+     *
+     * @return {@link #TAKEN}; {@link #DECLINED} when the scanner declined the object (nothing collected);
+     *     {@link #OTHER_SHAPE} for every other event (nothing collected)
      */
-    private boolean readSingleDataLine(int from, int to) {
+    private int readSingleDataLine(int from, int to) {
         if (!startsWith(DATA, from, to)) {
-            return false;
+            return OTHER_SHAPE;
         }
         int value = from + DATA.length;
         if (value < to && buffer[value] == ' ') {
             value++;
         }
         if (value >= to || buffer[value] != '{') {
-            return false;
+            return OTHER_SHAPE;
         }
         int after = scanner.read(buffer, value, to);
         if (after < 0) {
-            return false;
+            return DECLINED;
         }
         if (isLineAndEventEnd(after, to)) {
             usageNullFromScanner = scanner.usageNullAt();
-            return true;
+            return TAKEN;
         }
         scanner.rollBack();
-        return false;
+        return OTHER_SHAPE;
     }
 
     /** Whether {@code buffer[at, to)} is a line end and then an empty line: {@code \n\n}, with or without {@code \r}s. */
