@@ -22,6 +22,7 @@ final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(UpstreamChannelHandler.class);
 
     private UpstreamExchange exchange;
+    private int exchanges;
 
     static UpstreamChannelHandler of(Channel channel) {
         return (UpstreamChannelHandler) channel.pipeline().get("relay");
@@ -29,6 +30,12 @@ final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
 
     void attach(UpstreamExchange owner) {
         this.exchange = owner;
+        exchanges++;
+    }
+
+    /** Exchanges this connection carried before the current one: above zero, it was kept alive and reused. */
+    int earlierExchanges() {
+        return exchanges - 1;
     }
 
     void detach() {

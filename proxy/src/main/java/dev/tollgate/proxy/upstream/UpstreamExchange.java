@@ -25,6 +25,7 @@ import java.net.ConnectException;
 import java.net.UnknownHostException;
 import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +49,8 @@ import org.slf4j.LoggerFactory;
 public final class UpstreamExchange {
 
     private static final Logger log = LoggerFactory.getLogger(UpstreamExchange.class);
+    /** When the next failure before an answer may be logged at WARN (System.nanoTime). */
+    private static final AtomicLong nextWarnNanos = new AtomicLong(System.nanoTime());
     /** Pieces at least this large are written as they are; smaller ones are gathered until the read ends. */
     private static final int GATHER_LIMIT = 16 * 1024;
 
@@ -102,6 +105,7 @@ public final class UpstreamExchange {
     private void onConnected(Future<? super Channel> connected) {
         if (!connected.isSuccess()) {
             if (state != State.DONE) {
+                logFailureBeforeAnswer(connected.cause());
                 failBeforeResponse(ErrorResponse.upstreamUnavailable(describe(connected.cause())));
             }
             return;
@@ -257,7 +261,7 @@ public final class UpstreamExchange {
     void onUpstreamFault(Throwable cause) {
         switch (state) {
             case CONNECTING, AWAITING_HEADERS -> {
-                log.debug("provider failed before answering: {}", cause.toString());
+                logFailureBeforeAnswer(cause);
                 failBeforeResponse(ErrorResponse.upstreamUnavailable(describe(cause)));
             }
             case STREAMING -> {
@@ -276,9 +280,34 @@ public final class UpstreamExchange {
 
     private void onResponseTimeout() {
         if (state == State.AWAITING_HEADERS) {
-            log.debug("provider sent no response headers within {} ms", responseTimeoutMs);
+            if (warnNow()) {
+                log.warn("provider sent agent {} no response headers within {} ms", agentId, responseTimeoutMs);
+            }
             failBeforeResponse(ErrorResponse.upstreamTimeout(responseTimeoutMs));
         }
+    }
+
+    /**
+     * A call that got a 502 or 504 is in the call log with its status; why it failed is logged here. At WARN
+     * at most once a second, since a provider that is down fails every call; the rest at DEBUG.
+     */
+    private void logFailureBeforeAnswer(Throwable cause) {
+        UpstreamChannelHandler relay = provider == null ? null : UpstreamChannelHandler.of(provider);
+        String where = provider == null ? " while connecting"
+                : relay != null && relay.earlierExchanges() > 0
+                        ? " on a kept-alive connection after " + relay.earlierExchanges() + " calls"
+                        : "";
+        if (warnNow()) {
+            log.warn("provider failed before answering agent {}{}: {}", agentId, where, cause.toString());
+        } else {
+            log.debug("provider failed before answering agent {}{}: {}", agentId, where, cause.toString());
+        }
+    }
+
+    private static boolean warnNow() {
+        long now = System.nanoTime();
+        long next = nextWarnNanos.get();
+        return now - next >= 0 && nextWarnNanos.compareAndSet(next, now + TimeUnit.SECONDS.toNanos(1));
     }
 
     private void failBeforeResponse(ErrorResponse error) {
