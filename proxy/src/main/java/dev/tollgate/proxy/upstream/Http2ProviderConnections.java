@@ -99,6 +99,11 @@ public final class Http2ProviderConnections implements ProviderConnections {
     }
 
     @Override
+    public boolean refusalsAreRetryable() {
+        return true;
+    }
+
+    @Override
     public void release(Channel stream) {
         // The provider ended the stream: closing it sends nothing and frees its slot on the connection.
         discard(stream);

@@ -25,6 +25,15 @@ public interface ProviderConnections extends AutoCloseable {
     /** Gives up a channel whose state is in doubt: it is closed, never reused. */
     void discard(Channel channel);
 
+    /**
+     * True when the provider can say it did not process a call ({@link StreamRefusedException}), so that the
+     * call may be sent again: HTTP/2's refused streams. HTTP/1.1 has no such signal, and a call that may
+     * have reached the provider is never sent twice (it could be charged twice).
+     */
+    default boolean refusalsAreRetryable() {
+        return false;
+    }
+
     @Override
     void close();
 

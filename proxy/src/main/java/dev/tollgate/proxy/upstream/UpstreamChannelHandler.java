@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -83,8 +84,14 @@ final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
             // An HTTP/2 stream the provider reset; the stream's close follows, but this says why.
             if (exchange != null) {
                 Http2Error error = Http2Error.valueOf(reset.errorCode());
-                exchange.onUpstreamFault(new IOException("the provider reset the stream ("
-                        + (error != null ? error : "error " + reset.errorCode()) + ")"));
+                String why = "the provider reset the stream (" + (error != null ? error : "error " + reset.errorCode()) + ")";
+                exchange.onUpstreamFault(error == Http2Error.REFUSED_STREAM ? new StreamRefusedException(why) : new IOException(why));
+            }
+        } else if (evt instanceof Http2GoAwayFrame goAway) {
+            // Delivered to the streams past the GOAWAY's last stream id: the provider will not process them.
+            goAway.release();
+            if (exchange != null) {
+                exchange.onUpstreamFault(new StreamRefusedException("the provider is going away (GOAWAY) and did not take the stream"));
             }
         } else if (!(evt instanceof IdleStateEvent idle)) {
             ctx.fireUserEventTriggered(evt);

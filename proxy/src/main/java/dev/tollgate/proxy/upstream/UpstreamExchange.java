@@ -73,6 +73,12 @@ public final class UpstreamExchange {
     private final CallMeter meter;
 
     private FullHttpRequest request;
+    /**
+     * The provider's request, kept (retained) until the response head arrives when it may be sent once more:
+     * an HTTP/2 provider may refuse a stream it has not processed, and then the call is safely retried.
+     */
+    private FullHttpRequest replayable;
+    private boolean replayed;
     private State state = State.CONNECTING;
     private Channel provider;
     private ScheduledFuture<?> responseTimeout;
@@ -120,8 +126,17 @@ public final class UpstreamExchange {
         UpstreamChannelHandler.of(channel).attach(this);
         state = State.AWAITING_HEADERS;
         responseTimeout = agent.eventLoop().schedule(this::onResponseTimeout, responseTimeoutMs, TimeUnit.MILLISECONDS);
-        FullHttpRequest outgoing = requests.toProvider(request);
-        request = null;
+        FullHttpRequest outgoing;
+        if (replayable != null) {
+            outgoing = replayable;
+            replayable = null;
+        } else {
+            outgoing = requests.toProvider(request);
+            request = null;
+        }
+        if (pool.refusalsAreRetryable() && !replayed) {
+            replayable = outgoing.retainedDuplicate();
+        }
         meter.sent();
         provider.writeAndFlush(outgoing).addListener(written -> {
             if (!written.isSuccess()) {
@@ -151,6 +166,7 @@ public final class UpstreamExchange {
     private void onResponseHead(HttpResponse response) {
         responseTimeout.cancel(false);
         state = State.STREAMING;
+        releaseReplayable();
         providerKeepAlive = HttpUtil.isKeepAlive(response);
         meter.onResponseHead(response);
         // The agent may still be draining an earlier response: start reading only as fast as it can take.
@@ -261,6 +277,10 @@ public final class UpstreamExchange {
     void onUpstreamFault(Throwable cause) {
         switch (state) {
             case CONNECTING, AWAITING_HEADERS -> {
+                if (cause instanceof StreamRefusedException && replayable != null) {
+                    replay(cause);
+                    return;
+                }
                 logFailureBeforeAnswer(cause);
                 failBeforeResponse(ErrorResponse.upstreamUnavailable(describe(cause)));
             }
@@ -275,6 +295,28 @@ public final class UpstreamExchange {
                 meter.complete(0, CallMeter.Ending.PROVIDER_CUT);
             }
             case DONE -> { }
+        }
+    }
+
+    /**
+     * Sends the request once more on a fresh stream: the provider said it did not process it
+     * (RFC 9113 8.7: a refused stream, or one past a GOAWAY's last stream id, can be retried safely).
+     * Once only, so a provider that refuses everything still gets the agent its 502 at once.
+     */
+    private void replay(Throwable cause) {
+        log.debug("provider refused the stream for agent {} unprocessed ({}); sending the call once more", agentId, cause.getMessage());
+        replayed = true;
+        responseTimeout.cancel(false);
+        pool.discard(provider);
+        provider = null;
+        state = State.CONNECTING;
+        start();
+    }
+
+    private void releaseReplayable() {
+        if (replayable != null) {
+            replayable.release();
+            replayable = null;
         }
     }
 
@@ -357,6 +399,7 @@ public final class UpstreamExchange {
             request.release();
             request = null;
         }
+        releaseReplayable();
     }
 
     /** True once the agent connection must close after this response (no keep-alive, or close-delimited). */

@@ -247,23 +247,66 @@ class Http2UpstreamTest {
         }
     }
 
+    private static HttpResponse<String> post(ProxyHarness proxy) throws Exception {
+        return proxy.http().send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+                .header("Content-Type", "application/json").header("X-Agent-Id", "h2-agent")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\",\"messages\":[]}"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     @Test
     void aStreamTheProviderResetsBeforeAnsweringIsA502() throws Exception {
+        MockWebServer provider = priorKnowledgeProvider();
+        provider.enqueue(new MockResponse.Builder().onResponseStart(new SocketEffect.CloseStream(2)).build());
+        provider.enqueue(new MockResponse.Builder().addHeader("Content-Type", "application/json")
+                .body(Fixtures.text("chat_completion.json")).build());
+        ProxyHarness proxy = closing(ProxyHarness.start(provider.url("/v1").toString(), HTTP2));
+
+        HttpResponse<String> reset = post(proxy);
+        ChatCompletion next = proxy.agent("after-reset").chat().completions().create(chat());
+
+        assertThat(reset.statusCode()).isEqualTo(502);
+        assertThat(reset.body()).contains("reset the stream (INTERNAL_ERROR)");
+        assertThat(provider.getRequestCount()).as("a stream the provider may have processed is not sent again").isEqualTo(2);
+        assertThat(next.usage()).hasValueSatisfying(usage -> assertThat(usage.totalTokens()).isEqualTo(35));
+    }
+
+    @Test
+    void aStreamTheProviderRefusedUnprocessedIsSentOnceMore() throws Exception {
         MockWebServer provider = priorKnowledgeProvider();
         provider.enqueue(new MockResponse.Builder().onResponseStart(new SocketEffect.CloseStream(7)).build());
         provider.enqueue(new MockResponse.Builder().addHeader("Content-Type", "application/json")
                 .body(Fixtures.text("chat_completion.json")).build());
         ProxyHarness proxy = closing(ProxyHarness.start(provider.url("/v1").toString(), HTTP2));
 
-        HttpResponse<String> refused = proxy.http().send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\",\"messages\":[]}"))
-                .build(), HttpResponse.BodyHandlers.ofString());
-        ChatCompletion next = proxy.agent("after-reset").chat().completions().create(chat());
+        HttpResponse<String> answered = post(proxy);
+
+        assertThat(answered.statusCode()).isEqualTo(200);
+        assertThat(answered.body()).contains("Tollgate forwarded");
+        RecordedRequest refused = provider.takeRequest(5, TimeUnit.SECONDS);
+        RecordedRequest replayed = provider.takeRequest(5, TimeUnit.SECONDS);
+        assertThat(replayed.getBody()).isEqualTo(refused.getBody());
+        assertThat(replayed.getTarget()).isEqualTo("/v1/chat/completions");
+        CallRecord call = proxy.nextCall();
+        assertThat(call.status()).isEqualTo(200);
+        assertThat(call.usage()).isEqualTo(new Usage(20, 0, 15, 0));
+        assertThat(proxy.drainCalls()).as("one call, one ledger row").isEmpty();
+    }
+
+    @Test
+    void aProviderThatRefusesTwiceGetsTheAgentA502() throws Exception {
+        MockWebServer provider = priorKnowledgeProvider();
+        for (int i = 0; i < 3; i++) {
+            provider.enqueue(new MockResponse.Builder().onResponseStart(new SocketEffect.CloseStream(7)).build());
+        }
+        ProxyHarness proxy = closing(ProxyHarness.start(provider.url("/v1").toString(), HTTP2));
+
+        HttpResponse<String> refused = post(proxy);
 
         assertThat(refused.statusCode()).isEqualTo(502);
         assertThat(refused.body()).contains("reset the stream (REFUSED_STREAM)");
-        assertThat(next.usage()).hasValueSatisfying(usage -> assertThat(usage.totalTokens()).isEqualTo(35));
+        assertThat(proxy.nextCall().status()).isEqualTo(502);
+        assertThat(provider.getRequestCount()).as("sent once more, not again and again").isEqualTo(2);
     }
 
     @Test
