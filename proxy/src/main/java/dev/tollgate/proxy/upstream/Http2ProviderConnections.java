@@ -129,7 +129,6 @@ public final class Http2ProviderConnections implements ProviderConnections {
 
     /** The provider connections of one event loop; touched only on that loop. */
     private final class LoopConnections {
-        private final EventLoop loop;
         private final Bootstrap bootstrap;
         /** Connections that received the provider's SETTINGS, oldest first. */
         private final List<ProviderConnection> ready = new ArrayList<>();
@@ -138,7 +137,6 @@ public final class Http2ProviderConnections implements ProviderConnections {
         private boolean connecting;
 
         LoopConnections(EventLoop loop) {
-            this.loop = loop;
             this.bootstrap = sockets.bootstrap(loop)
                     .handler(new ChannelInitializer<>() {
                         @Override
