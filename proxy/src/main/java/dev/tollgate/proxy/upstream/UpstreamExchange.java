@@ -310,7 +310,13 @@ public final class UpstreamExchange {
         pool.discard(provider);
         provider = null;
         state = State.CONNECTING;
-        start();
+        // Later, not from inside the refusal's event: Netty marks the connection as gone away only after
+        // telling its streams, and the replay must not be sent on that same connection.
+        agent.eventLoop().execute(() -> {
+            if (state == State.CONNECTING) {
+                start();
+            }
+        });
     }
 
     private void releaseReplayable() {

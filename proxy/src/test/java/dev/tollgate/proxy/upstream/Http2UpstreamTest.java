@@ -12,6 +12,7 @@ import dev.tollgate.pricing.UsageSource;
 import dev.tollgate.proxy.metering.CallRecord;
 import dev.tollgate.proxy.mock.MockUpstreamServer;
 import dev.tollgate.proxy.testing.Fixtures;
+import dev.tollgate.proxy.testing.GoingAwayProvider;
 import dev.tollgate.proxy.testing.Progress;
 import dev.tollgate.proxy.testing.ProxyHarness;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
@@ -291,6 +292,22 @@ class Http2UpstreamTest {
         assertThat(call.status()).isEqualTo(200);
         assertThat(call.usage()).isEqualTo(new Usage(20, 0, 15, 0));
         assertThat(proxy.drainCalls()).as("one call, one ledger row").isEmpty();
+    }
+
+    @Test
+    void aStreamPastAGoAwaysLastStreamIsSentOnAnotherConnection() throws Exception {
+        GoingAwayProvider provider = closing(new GoingAwayProvider(Fixtures.text("chat_completion.json")));
+        ProxyHarness proxy = closing(ProxyHarness.start(provider.baseUrl(), HTTP2));
+
+        HttpResponse<String> answered = post(proxy);
+        HttpResponse<String> next = post(proxy);
+
+        assertThat(answered.statusCode()).isEqualTo(200);
+        assertThat(answered.body()).contains("Tollgate forwarded");
+        assertThat(next.statusCode()).isEqualTo(200);
+        assertThat(provider.answered()).isEqualTo(2);
+        assertThat(provider.connections()).as("the connection that went away took no more streams").isGreaterThanOrEqualTo(2);
+        assertThat(proxy.drainCallsAfter(2)).allSatisfy(call -> assertThat(call.usage()).isEqualTo(new Usage(20, 0, 15, 0)));
     }
 
     @Test
