@@ -16,6 +16,7 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
@@ -67,6 +68,14 @@ public final class Http2ProviderConnections implements ProviderConnections {
     private static final Logger log = LoggerFactory.getLogger(Http2ProviderConnections.class);
     /** The largest header list accepted from the provider, as for an HTTP/1.1 response head. */
     private static final int MAX_HEADER_LIST = 65_536;
+    /**
+     * Streams a connection may reset before it takes no new ones. Servers count the resets a client sends
+     * (the defence against HTTP/2 "rapid reset" floods, CVE-2023-44487) and cut the whole connection past a
+     * limit: Netty's default is 200 in 30 s. Every agent that hangs up mid-call resets its stream, so a busy
+     * connection would reach such a limit and take every call on it down; retiring it after this many keeps
+     * each connection well below, whatever the provider's window.
+     */
+    static final int RESETS_PER_CONNECTION = 100;
     /** Stream ids are odd and at most 2^31-1; a connection this close to the end takes no more streams. */
     private static final int LAST_STREAM_ID = Integer.MAX_VALUE - 2 * 65_536;
 
@@ -111,8 +120,25 @@ public final class Http2ProviderConnections implements ProviderConnections {
 
     @Override
     public void discard(Channel stream) {
-        UpstreamChannelHandler.of(stream).detach();
+        UpstreamChannelHandler relay = UpstreamChannelHandler.of(stream);
+        relay.detach();
+        if (relay.endedByProvider()) {
+            // Reset by the provider, or refused by its GOAWAY: Netty closes the stream once the frame is
+            // handled; closing it here would answer the provider's reset with one of ours (RFC 9113 5.4.2).
+            return;
+        }
+        if (stream instanceof Http2StreamChannel h2 && isLive(h2.stream().state())
+                && stream.parent() != null && stream.parent().pipeline().get("connection") instanceof ProviderConnection connection) {
+            // Closing an unfinished stream resets it (an agent hung up, a fault): count it against its connection.
+            connection.resetting();
+        }
         stream.close();
+    }
+
+    /** A stream in these states is reset when closed; an idle or closed one closes without a frame. */
+    private static boolean isLive(Http2Stream.State state) {
+        return state == Http2Stream.State.OPEN || state == Http2Stream.State.HALF_CLOSED_LOCAL
+                || state == Http2Stream.State.HALF_CLOSED_REMOTE;
     }
 
     @Override
@@ -240,6 +266,8 @@ public final class Http2ProviderConnections implements ProviderConnections {
         private Http2FrameCodec codec;
         private Channel channel;
         private int streams;
+        /** Streams this side reset (RST_STREAM): agents that hung up mid-call, faults. */
+        private int resets;
         private boolean ready;
         private Throwable failure;
         private ScheduledFuture<?> settingsTimeout;
@@ -252,8 +280,17 @@ public final class Http2ProviderConnections implements ProviderConnections {
             var local = codec.connection().local();
             return channel.isActive()
                     && !codec.connection().goAwayReceived()
-                    && streams < local.maxActiveStreams()
+                    && resets < RESETS_PER_CONNECTION
+                    && Math.max(streams, local.numActiveStreams()) < local.maxActiveStreams()
                     && local.lastStreamCreated() + 2L * streams < LAST_STREAM_ID;
+        }
+
+        /** One of this connection's streams is about to be reset by this side. */
+        void resetting() {
+            if (++resets == RESETS_PER_CONNECTION) {
+                log.debug("provider connection {} reset {} streams; it takes no new ones and closes when its last ends",
+                        channel, resets);
+            }
         }
 
         void openStream(Promise<Channel> promise) {
@@ -266,13 +303,16 @@ public final class Http2ProviderConnections implements ProviderConnections {
                     return;
                 }
                 Http2StreamChannel stream = (Http2StreamChannel) opened.getNow();
-                stream.closeFuture().addListener(streamClosed -> {
+                // The slot is freed in a task after the close: Netty closes its side of the stream (and marks
+                // a connection that received GOAWAY) only after the frame that ended it has been handled, so a
+                // waiting call given the slot at once could exceed the provider's limit or meet the GOAWAY.
+                stream.closeFuture().addListener(streamClosed -> channel.eventLoop().execute(() -> {
                     streams--;
-                    if (streams == 0 && codec.connection().goAwayReceived()) {
+                    if (streams == 0 && (codec.connection().goAwayReceived() || resets >= RESETS_PER_CONNECTION)) {
                         channel.close();
                     }
                     owner.serveWaiting();
-                });
+                }));
                 if (!promise.trySuccess(stream)) {
                     stream.close();
                 }
@@ -298,9 +338,13 @@ public final class Http2ProviderConnections implements ProviderConnections {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             try {
                 if (msg instanceof Http2SettingsFrame && !ready) {
-                    ready = true;
                     settingsTimeout.cancel(false);
+                    if (codec.connection().local().maxActiveStreams() == 0) {
+                        fail(ctx, new IOException("the provider allows no HTTP/2 streams (SETTINGS_MAX_CONCURRENT_STREAMS 0)"));
+                        return;
+                    }
                     raiseConnectionWindow();
+                    ready = true;
                     owner.becameReady(this);
                 } else if (msg instanceof Http2GoAwayFrame goAway) {
                     log.debug("provider connection {} going away (error {}); its open streams finish, new calls go elsewhere",

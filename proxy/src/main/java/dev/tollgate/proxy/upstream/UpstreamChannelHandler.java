@@ -24,6 +24,7 @@ final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
 
     private UpstreamExchange exchange;
     private int exchanges;
+    private boolean endedByProvider;
 
     static UpstreamChannelHandler of(Channel channel) {
         return (UpstreamChannelHandler) channel.pipeline().get("relay");
@@ -32,6 +33,11 @@ final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
     void attach(UpstreamExchange owner) {
         this.exchange = owner;
         exchanges++;
+    }
+
+    /** True once the provider reset this HTTP/2 stream or refused it by GOAWAY: Netty closes it itself. */
+    boolean endedByProvider() {
+        return endedByProvider;
     }
 
     /** Exchanges this connection carried before the current one: above zero, it was kept alive and reused. */
@@ -82,6 +88,7 @@ final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof Http2ResetFrame reset) {
             // An HTTP/2 stream the provider reset; the stream's close follows, but this says why.
+            endedByProvider = true;
             if (exchange != null) {
                 Http2Error error = Http2Error.valueOf(reset.errorCode());
                 String why = "the provider reset the stream (" + (error != null ? error : "error " + reset.errorCode()) + ")";
@@ -90,6 +97,7 @@ final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
         } else if (evt instanceof Http2GoAwayFrame goAway) {
             // Delivered to the streams past the GOAWAY's last stream id: the provider will not process them.
             goAway.release();
+            endedByProvider = true;
             if (exchange != null) {
                 exchange.onUpstreamFault(new StreamRefusedException("the provider is going away (GOAWAY) and did not take the stream"));
             }

@@ -138,8 +138,10 @@ public final class UpstreamExchange {
             replayable = outgoing.retainedDuplicate();
         }
         meter.sent();
+        Channel target = provider;
         provider.writeAndFlush(outgoing).addListener(written -> {
-            if (!written.isSuccess()) {
+            // A write to a stream given up since (a refused one being replayed) fails as that stream closes.
+            if (!written.isSuccess() && provider == target) {
                 onUpstreamFault(written.cause());
             }
         });
@@ -277,7 +279,7 @@ public final class UpstreamExchange {
     void onUpstreamFault(Throwable cause) {
         switch (state) {
             case CONNECTING, AWAITING_HEADERS -> {
-                if (cause instanceof StreamRefusedException && replayable != null) {
+                if (cause instanceof StreamRefusedException && replayable != null && !replayed && state == State.AWAITING_HEADERS) {
                     replay(cause);
                     return;
                 }

@@ -35,6 +35,7 @@ public final class GoingAwayProvider implements AutoCloseable {
     private final Channel server;
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicInteger answered = new AtomicInteger();
+    private final AtomicInteger firstConnectionStreams = new AtomicInteger();
 
     public GoingAwayProvider(String body) throws InterruptedException {
         Transport transport = Transport.detect();
@@ -45,7 +46,7 @@ public final class GoingAwayProvider implements AutoCloseable {
                     protected void initChannel(Channel ch) {
                         Http2FrameCodec codec = Http2FrameCodecBuilder.forServer().build();
                         boolean first = connections.getAndIncrement() == 0;
-                        ch.pipeline().addLast(codec).addLast(new Requests(codec, first, body));
+                        ch.pipeline().addLast(codec).addLast(new Requests(codec, first, body, first ? firstConnectionStreams : null));
                     }
                 })
                 .bind("127.0.0.1", 0).sync().channel();
@@ -58,6 +59,11 @@ public final class GoingAwayProvider implements AutoCloseable {
     /** Connections accepted so far. */
     public int connections() {
         return connections.get();
+    }
+
+    /** Streams the first connection saw opened (HEADERS received), the one refused included. */
+    public int streamsOnFirstConnection() {
+        return firstConnectionStreams.get();
     }
 
     /** Requests answered with the body. */
@@ -74,12 +80,14 @@ public final class GoingAwayProvider implements AutoCloseable {
     private final class Requests extends ChannelInboundHandlerAdapter {
         private final Http2FrameCodec codec;
         private final String body;
+        private final AtomicInteger streams;
         private boolean goAway;
 
-        Requests(Http2FrameCodec codec, boolean goAway, String body) {
+        Requests(Http2FrameCodec codec, boolean goAway, String body, AtomicInteger streams) {
             this.codec = codec;
             this.goAway = goAway;
             this.body = body;
+            this.streams = streams;
         }
 
         @Override
@@ -87,6 +95,9 @@ public final class GoingAwayProvider implements AutoCloseable {
             try {
                 if (!(msg instanceof Http2StreamFrame frame)) {
                     return;
+                }
+                if (streams != null && frame instanceof Http2HeadersFrame) {
+                    streams.incrementAndGet();
                 }
                 if (goAway && frame instanceof Http2HeadersFrame) {
                     goAway = false;

@@ -16,6 +16,8 @@ import dev.tollgate.proxy.testing.GoingAwayProvider;
 import dev.tollgate.proxy.testing.Progress;
 import dev.tollgate.proxy.testing.ProxyHarness;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.util.NettyRuntime;
+import io.netty.util.internal.SystemPropertyUtil;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -55,6 +57,9 @@ import org.junit.jupiter.api.Test;
 class Http2UpstreamTest {
 
     private static final String HTTP2 = "\nupstream:\n  base_url: UPSTREAM\n  http2: true\n";
+    /** The proxy's event loops, as Netty sizes its default group; each has its own provider connections. */
+    private static final int EVENT_LOOPS = Math.max(1,
+            SystemPropertyUtil.getInt("io.netty.eventLoopThreads", NettyRuntime.availableProcessors() * 2));
 
     private final List<AutoCloseable> toClose = new ArrayList<>();
 
@@ -147,7 +152,7 @@ class Http2UpstreamTest {
                         }
                     }
                 }).build());
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < EVENT_LOOPS; i++) {
             provider.enqueue(new MockResponse.Builder().body("{\"object\":\"list\",\"data\":[]}").build());
         }
         ProxyHarness proxy = closing(ProxyHarness.start(provider.url("/v1").toString(), HTTP2));
@@ -160,8 +165,8 @@ class Http2UpstreamTest {
             assertThat(stalledAt).as("bytes the provider could send to a stalled agent").isLessThan(total / 8);
 
             // Agent connections are spread over the event loops in turn, and each loop has its own provider
-            // connection: one of four consecutive agents shares the stalled stream's connection.
-            for (int i = 0; i < 4; i++) {
+            // connection: one of as many consecutive agents as there are loops shares the stalled stream's.
+            for (int i = 0; i < EVENT_LOOPS; i++) {
                 try (Socket other = new Socket("127.0.0.1", port)) {
                     other.setSoTimeout(10_000);
                     other.getOutputStream().write("GET /v1/models HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
@@ -187,13 +192,15 @@ class Http2UpstreamTest {
 
     @Test
     void callsBeyondTheProvidersStreamLimitOpenMoreConnections() throws Exception {
-        // Two streams per connection, 20 events 100 ms apart: six calls at once need at least three connections.
+        // Two streams per connection, 20 events 100 ms apart, and more calls at once than twice the event
+        // loops: even if every loop had its own connection, those could not carry them all.
+        int agentCount = 2 * EVENT_LOOPS + 2;
         MockUpstreamServer provider = closing(MockUpstreamServer.start("127.0.0.1", 0, 0, 100, 2));
         ProxyHarness proxy = closing(ProxyHarness.start(provider.baseUrl(), HTTP2));
-        ExecutorService agents = Executors.newFixedThreadPool(6);
+        ExecutorService agents = Executors.newFixedThreadPool(agentCount);
         try {
             List<Future<String>> texts = new ArrayList<>();
-            for (int i = 0; i < 6; i++) {
+            for (int i = 0; i < agentCount; i++) {
                 var client = proxy.agent("agent-" + i);
                 texts.add(agents.submit(() -> {
                     try (StreamResponse<ChatCompletionChunk> chunks = client.chat().completions().createStreaming(chat())) {
@@ -209,12 +216,12 @@ class Http2UpstreamTest {
             agents.shutdownNow();
         }
 
-        List<CallRecord> calls = proxy.drainCallsAfter(6);
+        List<CallRecord> calls = proxy.drainCallsAfter(agentCount);
         assertThat(calls).allSatisfy(call -> {
             assertThat(call.status()).isEqualTo(200);
             assertThat(call.usage().outputTokens()).isPositive();
         });
-        assertThat(provider.connectionsAccepted()).as("connections the provider saw").isGreaterThanOrEqualTo(3);
+        assertThat(provider.connectionsAccepted()).as("connections the provider saw").isGreaterThan(EVENT_LOOPS);
     }
 
     @Test
@@ -306,8 +313,31 @@ class Http2UpstreamTest {
         assertThat(answered.body()).contains("Tollgate forwarded");
         assertThat(next.statusCode()).isEqualTo(200);
         assertThat(provider.answered()).isEqualTo(2);
-        assertThat(provider.connections()).as("the connection that went away took no more streams").isGreaterThanOrEqualTo(2);
+        assertThat(provider.streamsOnFirstConnection()).as("the connection that went away took no more streams").isEqualTo(1);
         assertThat(proxy.drainCallsAfter(2)).allSatisfy(call -> assertThat(call.usage()).isEqualTo(new Usage(20, 0, 15, 0)));
+    }
+
+    @Test
+    void aRefusedStreamWithALargeBodyStillInFlightIsSentOnceMore() throws Exception {
+        // Refused before the provider reads the body: the 300 KB that HTTP/2's 64 KiB window held back fail
+        // with the stream, and that failure must not turn the replay into a 502.
+        MockWebServer provider = priorKnowledgeProvider();
+        provider.enqueue(new MockResponse.Builder().onRequestStart(new SocketEffect.CloseStream(7)).build());
+        provider.enqueue(new MockResponse.Builder().addHeader("Content-Type", "application/json")
+                .body(Fixtures.text("chat_completion.json")).build());
+        ProxyHarness proxy = closing(ProxyHarness.start(provider.url("/v1").toString(), HTTP2));
+        String prompt = "x".repeat(300_000);
+
+        HttpResponse<String> answered = proxy.http().send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\""
+                        + prompt + "\"}]}"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(answered.statusCode()).isEqualTo(200);
+        provider.takeRequest(5, TimeUnit.SECONDS);
+        assertThat(provider.takeRequest(5, TimeUnit.SECONDS).getBody().utf8()).contains(prompt);
+        assertThat(proxy.nextCall().status()).isEqualTo(200);
     }
 
     @Test
