@@ -60,8 +60,9 @@ import org.slf4j.LoggerFactory;
  * used first, so spare ones empty and close after {@link UpstreamConnectionPool#IDLE_SECONDS} without
  * traffic. When none has room, one more connection is opened, and the calls waiting for it get their streams
  * once the provider's first SETTINGS frame has said how many it takes. A stream serves one call and is never
- * reused: released or discarded, it is closed, which resets it with {@code CANCEL} when the provider has not
- * finished it (so an agent that hangs up stops the generation), and sends nothing when it has.
+ * reused: a released one (finished by both sides) closes by itself; a discarded one is closed, which resets
+ * it with {@code CANCEL} when the provider has not finished it, so an agent that hangs up stops the
+ * generation.
  */
 public final class Http2ProviderConnections implements ProviderConnections {
 
@@ -114,8 +115,10 @@ public final class Http2ProviderConnections implements ProviderConnections {
 
     @Override
     public void release(Channel stream) {
-        // The provider ended the stream: closing it sends nothing and frees its slot on the connection.
-        discard(stream);
+        // Both sides ended the stream, and Netty closes it once the provider's last frame is handled.
+        // Closing it here, before that, would reset it (RST_STREAM CANCEL) after every call, and a provider
+        // counting resets would cut the connection.
+        UpstreamChannelHandler.of(stream).detach();
     }
 
     @Override

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
@@ -36,6 +37,7 @@ public final class GoingAwayProvider implements AutoCloseable {
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicInteger answered = new AtomicInteger();
     private final AtomicInteger firstConnectionStreams = new AtomicInteger();
+    private final AtomicInteger resets = new AtomicInteger();
 
     public GoingAwayProvider(String body) throws InterruptedException {
         Transport transport = Transport.detect();
@@ -66,6 +68,11 @@ public final class GoingAwayProvider implements AutoCloseable {
         return firstConnectionStreams.get();
     }
 
+    /** RST_STREAM frames received from the client. */
+    public int resetsReceived() {
+        return resets.get();
+    }
+
     /** Requests answered with the body. */
     public int answered() {
         return answered.get();
@@ -93,6 +100,9 @@ public final class GoingAwayProvider implements AutoCloseable {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             try {
+                if (msg instanceof Http2ResetFrame) {
+                    resets.incrementAndGet();
+                }
                 if (!(msg instanceof Http2StreamFrame frame)) {
                     return;
                 }

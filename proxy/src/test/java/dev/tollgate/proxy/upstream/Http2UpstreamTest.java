@@ -314,6 +314,8 @@ class Http2UpstreamTest {
         assertThat(next.statusCode()).isEqualTo(200);
         assertThat(provider.answered()).isEqualTo(2);
         assertThat(provider.streamsOnFirstConnection()).as("the connection that went away took no more streams").isEqualTo(1);
+        Thread.sleep(300);
+        assertThat(provider.resetsReceived()).as("streams that both sides finished are not reset").isZero();
         assertThat(proxy.drainCallsAfter(2)).allSatisfy(call -> assertThat(call.usage()).isEqualTo(new Usage(20, 0, 15, 0)));
     }
 
