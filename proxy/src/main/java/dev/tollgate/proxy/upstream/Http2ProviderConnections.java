@@ -79,11 +79,13 @@ public final class Http2ProviderConnections implements ProviderConnections {
     static final int RESETS_PER_CONNECTION = 100;
     /** Stream ids are odd and at most 2^31-1; a connection this close to the end takes no more streams. */
     private static final int LAST_STREAM_ID = Integer.MAX_VALUE - 2 * 65_536;
+    private static final String ADVICE = "; set upstream.http2: false for this provider";
 
     private final UpstreamConfig upstream;
     private final ProviderSockets sockets;
     private final Map<EventLoop, LoopConnections> loops = new ConcurrentHashMap<>();
     private final ChannelGroup open = new DefaultChannelGroup("provider-h2", GlobalEventExecutor.INSTANCE);
+    private final StreamSetup streamSetup = new StreamSetup();
     private volatile boolean closed;
 
     /**
@@ -282,10 +284,14 @@ public final class Http2ProviderConnections implements ProviderConnections {
         boolean takesStreams() {
             var local = codec.connection().local();
             return channel.isActive()
-                    && !codec.connection().goAwayReceived()
-                    && resets < RESETS_PER_CONNECTION
+                    && !retired()
                     && Math.max(streams, local.numActiveStreams()) < local.maxActiveStreams()
                     && local.lastStreamCreated() + 2L * streams < LAST_STREAM_ID;
+        }
+
+        /** Told to go away, or reset too many streams: it takes no new ones and closes when its last ends. */
+        private boolean retired() {
+            return codec.connection().goAwayReceived() || resets >= RESETS_PER_CONNECTION;
         }
 
         /** One of this connection's streams is about to be reset by this side. */
@@ -298,7 +304,7 @@ public final class Http2ProviderConnections implements ProviderConnections {
 
         void openStream(Promise<Channel> promise) {
             streams++;
-            new Http2StreamChannelBootstrap(channel).handler(new StreamSetup()).open().addListener(opened -> {
+            new Http2StreamChannelBootstrap(channel).handler(streamSetup).open().addListener(opened -> {
                 if (!opened.isSuccess()) {
                     streams--;
                     promise.tryFailure(opened.cause());
@@ -311,7 +317,7 @@ public final class Http2ProviderConnections implements ProviderConnections {
                 // waiting call given the slot at once could exceed the provider's limit or meet the GOAWAY.
                 stream.closeFuture().addListener(streamClosed -> channel.eventLoop().execute(() -> {
                     streams--;
-                    if (streams == 0 && (codec.connection().goAwayReceived() || resets >= RESETS_PER_CONNECTION)) {
+                    if (streams == 0 && retired()) {
                         channel.close();
                     }
                     owner.serveWaiting();
@@ -385,7 +391,7 @@ public final class Http2ProviderConnections implements ProviderConnections {
                 String protocol = ctx.pipeline().get(SslHandler.class).applicationProtocol();
                 if (!ApplicationProtocolNames.HTTP_2.equals(protocol)) {
                     fail(ctx, new SSLException("the provider did not agree to HTTP/2 by ALPN (it chose "
-                            + (protocol == null ? "no protocol" : protocol) + "); set upstream.http2: false for this provider"));
+                            + (protocol == null ? "no protocol" : protocol) + ")" + ADVICE));
                 }
             } else if (evt instanceof IdleStateEvent idle && idle.state() == IdleState.ALL_IDLE && streams == 0) {
                 ctx.close();
@@ -422,14 +428,13 @@ public final class Http2ProviderConnections implements ProviderConnections {
 
         /** Says what a failure before the first SETTINGS most likely means: a provider without HTTP/2. */
         private Throwable explained(Throwable cause) {
-            String advice = "; set upstream.http2: false for this provider";
             if (cause instanceof Http2Exception) {
                 return new IOException("the provider does not speak HTTP/2" + (sockets.tls() ? "" : " without TLS (prior knowledge)")
-                        + " (" + cause.getMessage() + ")" + advice, cause);
+                        + " (" + cause.getMessage() + ")" + ADVICE, cause);
             }
             for (Throwable c = cause; c != null; c = c.getCause()) {
                 if (c instanceof SSLException && String.valueOf(c.getMessage()).contains("no_application_protocol")) {
-                    return new SSLException("the provider did not agree to HTTP/2 by ALPN (" + c.getMessage() + ")" + advice, cause);
+                    return new SSLException("the provider did not agree to HTTP/2 by ALPN (" + c.getMessage() + ")" + ADVICE, cause);
                 }
             }
             return cause;

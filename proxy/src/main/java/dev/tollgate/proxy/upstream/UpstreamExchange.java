@@ -78,7 +78,6 @@ public final class UpstreamExchange {
      * an HTTP/2 provider may refuse a stream it has not processed, and then the call is safely retried.
      */
     private FullHttpRequest replayable;
-    private boolean replayed;
     private State state = State.CONNECTING;
     private Channel provider;
     private ScheduledFuture<?> responseTimeout;
@@ -128,14 +127,15 @@ public final class UpstreamExchange {
         responseTimeout = agent.eventLoop().schedule(this::onResponseTimeout, responseTimeoutMs, TimeUnit.MILLISECONDS);
         FullHttpRequest outgoing;
         if (replayable != null) {
+            // The replay itself: sent once more, never again.
             outgoing = replayable;
             replayable = null;
         } else {
             outgoing = requests.toProvider(request);
             request = null;
-        }
-        if (pool.refusalsAreRetryable() && !replayed) {
-            replayable = outgoing.retainedDuplicate();
+            if (pool.refusalsAreRetryable()) {
+                replayable = outgoing.retainedDuplicate();
+            }
         }
         meter.sent();
         Channel target = provider;
@@ -279,7 +279,7 @@ public final class UpstreamExchange {
     void onUpstreamFault(Throwable cause) {
         switch (state) {
             case CONNECTING, AWAITING_HEADERS -> {
-                if (cause instanceof StreamRefusedException && replayable != null && !replayed && state == State.AWAITING_HEADERS) {
+                if (cause instanceof StreamRefusedException && replayable != null && state == State.AWAITING_HEADERS) {
                     replay(cause);
                     return;
                 }
@@ -307,7 +307,6 @@ public final class UpstreamExchange {
      */
     private void replay(Throwable cause) {
         log.debug("provider refused the stream for agent {} unprocessed ({}); sending the call once more", agentId, cause.getMessage());
-        replayed = true;
         responseTimeout.cancel(false);
         pool.discard(provider);
         provider = null;
@@ -343,10 +342,9 @@ public final class UpstreamExchange {
      */
     private void logFailureBeforeAnswer(Throwable cause) {
         UpstreamChannelHandler relay = provider == null ? null : UpstreamChannelHandler.of(provider);
+        int earlier = relay == null ? 0 : relay.earlierExchanges();
         String where = provider == null ? " while connecting"
-                : relay != null && relay.earlierExchanges() > 0
-                        ? " on a kept-alive connection after " + relay.earlierExchanges() + " calls"
-                        : "";
+                : earlier > 0 ? " on a kept-alive connection after " + earlier + " calls" : "";
         if (warnNow()) {
             log.warn("provider failed before answering agent {}{}: {}", agentId, where, cause.toString());
         } else {
