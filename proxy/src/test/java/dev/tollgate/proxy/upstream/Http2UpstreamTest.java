@@ -245,20 +245,28 @@ class Http2UpstreamTest {
             server.start();
             ProxyHarness proxy = closing(ProxyHarness.start("http://127.0.0.1:" + http1Only.getLocalPort() + "/v1", HTTP2));
 
-            HttpResponse<String> response = proxy.http().send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\",\"messages\":[]}"))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = post(proxy);
 
             assertThat(response.statusCode()).isEqualTo(502);
             assertThat(response.body()).contains("upstream_unavailable").contains("HTTP/2");
         }
     }
 
+    /** The recorded chat completion, as the provider's answer. */
+    private static MockResponse chatCompletion() {
+        return new MockResponse.Builder().addHeader("Content-Type", "application/json")
+                .body(Fixtures.text("chat_completion.json")).build();
+    }
+
     private static HttpResponse<String> post(ProxyHarness proxy) throws Exception {
+        return post(proxy, "{\"model\":\"gpt-4o\",\"messages\":[]}");
+    }
+
+    /** A chat completion request with {@code body}, by the JDK's client, as agent h2-agent. */
+    private static HttpResponse<String> post(ProxyHarness proxy, String body) throws Exception {
         return proxy.http().send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
                 .header("Content-Type", "application/json").header("X-Agent-Id", "h2-agent")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\",\"messages\":[]}"))
+                .POST(HttpRequest.BodyPublishers.ofString(body))
                 .build(), HttpResponse.BodyHandlers.ofString());
     }
 
@@ -266,8 +274,7 @@ class Http2UpstreamTest {
     void aStreamTheProviderResetsBeforeAnsweringIsA502() throws Exception {
         MockWebServer provider = priorKnowledgeProvider();
         provider.enqueue(new MockResponse.Builder().onResponseStart(new SocketEffect.CloseStream(2)).build());
-        provider.enqueue(new MockResponse.Builder().addHeader("Content-Type", "application/json")
-                .body(Fixtures.text("chat_completion.json")).build());
+        provider.enqueue(chatCompletion());
         ProxyHarness proxy = closing(ProxyHarness.start(provider.url("/v1").toString(), HTTP2));
 
         HttpResponse<String> reset = post(proxy);
@@ -283,8 +290,7 @@ class Http2UpstreamTest {
     void aStreamTheProviderRefusedUnprocessedIsSentOnceMore() throws Exception {
         MockWebServer provider = priorKnowledgeProvider();
         provider.enqueue(new MockResponse.Builder().onResponseStart(new SocketEffect.CloseStream(7)).build());
-        provider.enqueue(new MockResponse.Builder().addHeader("Content-Type", "application/json")
-                .body(Fixtures.text("chat_completion.json")).build());
+        provider.enqueue(chatCompletion());
         ProxyHarness proxy = closing(ProxyHarness.start(provider.url("/v1").toString(), HTTP2));
 
         HttpResponse<String> answered = post(proxy);
@@ -325,16 +331,12 @@ class Http2UpstreamTest {
         // with the stream, and that failure must not turn the replay into a 502.
         MockWebServer provider = priorKnowledgeProvider();
         provider.enqueue(new MockResponse.Builder().onRequestStart(new SocketEffect.CloseStream(7)).build());
-        provider.enqueue(new MockResponse.Builder().addHeader("Content-Type", "application/json")
-                .body(Fixtures.text("chat_completion.json")).build());
+        provider.enqueue(chatCompletion());
         ProxyHarness proxy = closing(ProxyHarness.start(provider.url("/v1").toString(), HTTP2));
         String prompt = "x".repeat(300_000);
 
-        HttpResponse<String> answered = proxy.http().send(HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\""
-                        + prompt + "\"}]}"))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> answered = post(proxy,
+                "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"" + prompt + "\"}]}");
 
         assertThat(answered.statusCode()).isEqualTo(200);
         provider.takeRequest(5, TimeUnit.SECONDS);
