@@ -36,7 +36,13 @@ start_proxy $proxy_heap ${PROXY_OPTS:-} -Xlog:gc:file="$work/gc.log"
 
 nginx_url=""
 if command -v nginx >/dev/null 2>&1; then
-  nginx_port=$(( 20000 + RANDOM % 20000 ))
+  # A port below the kernel's ephemeral range: one inside it may be the local port of a live outgoing
+  # connection at the moment nginx binds ("Address already in use"). Skipped if something listens there.
+  ephemeral_low="$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+  for _ in $(seq 1 20); do
+    nginx_port=$(( 10000 + RANDOM % (ephemeral_low > 11000 ? ephemeral_low - 10000 : 1000) ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$nginx_port") 2>/dev/null || break
+  done
   provider_port="${provider##*:}"; provider_port="${provider_port%%/*}"
   mkdir -p "$work/nginx"
   cat >"$work/nginx/nginx.conf" <<NGINX
