@@ -12,7 +12,8 @@ import dev.tollgate.pricing.UsageSource;
 import dev.tollgate.proxy.metering.CallRecord;
 import dev.tollgate.proxy.mock.MockUpstreamServer;
 import dev.tollgate.proxy.testing.Fixtures;
-import dev.tollgate.proxy.testing.GoingAwayProvider;
+import dev.tollgate.proxy.testing.DecliningHttp2Provider;
+import dev.tollgate.proxy.testing.DecliningHttp2Provider.Refusal;
 import dev.tollgate.proxy.testing.Progress;
 import dev.tollgate.proxy.testing.ProxyHarness;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
@@ -309,7 +310,7 @@ class Http2UpstreamTest {
 
     @Test
     void aStreamPastAGoAwaysLastStreamIsSentOnAnotherConnection() throws Exception {
-        GoingAwayProvider provider = closing(new GoingAwayProvider(Fixtures.text("chat_completion.json")));
+        DecliningHttp2Provider provider = closing(new DecliningHttp2Provider(Refusal.GOAWAY, Fixtures.text("chat_completion.json")));
         ProxyHarness proxy = closing(ProxyHarness.start(provider.baseUrl(), HTTP2));
 
         HttpResponse<String> answered = post(proxy);
@@ -329,19 +330,17 @@ class Http2UpstreamTest {
     void aRefusedStreamWithALargeBodyStillInFlightIsSentOnceMore() throws Exception {
         // Refused before the provider reads the body: the 300 KB that HTTP/2's 64 KiB window held back fail
         // with the stream, and that failure must not turn the replay into a 502.
-        MockWebServer provider = priorKnowledgeProvider();
-        provider.enqueue(new MockResponse.Builder().onRequestStart(new SocketEffect.CloseStream(7)).build());
-        provider.enqueue(chatCompletion());
-        ProxyHarness proxy = closing(ProxyHarness.start(provider.url("/v1").toString(), HTTP2));
+        DecliningHttp2Provider provider = closing(new DecliningHttp2Provider(Refusal.REFUSED_STREAM, Fixtures.text("chat_completion.json")));
+        ProxyHarness proxy = closing(ProxyHarness.start(provider.baseUrl(), HTTP2));
         String prompt = "x".repeat(300_000);
 
         HttpResponse<String> answered = post(proxy,
                 "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"" + prompt + "\"}]}");
 
-        assertThat(answered.statusCode()).isEqualTo(200);
-        provider.takeRequest(5, TimeUnit.SECONDS);
-        assertThat(provider.takeRequest(5, TimeUnit.SECONDS).getBody().utf8()).contains(prompt);
+        assertThat(answered.statusCode()).as(answered.body()).isEqualTo(200);
+        assertThat(provider.answeredRequestBodies()).singleElement().asString().contains(prompt);
         assertThat(proxy.nextCall().status()).isEqualTo(200);
+        assertThat(proxy.drainCalls()).as("one call, one ledger row").isEmpty();
     }
 
     @Test
