@@ -19,6 +19,7 @@ import dev.tollgate.storage.Ledger;
 import java.io.IOException;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.util.function.UnaryOperator;
 import dev.tollgate.proxy.net.Transport;
 import dev.tollgate.proxy.upstream.ProviderConnections;
 import io.netty.bootstrap.ServerBootstrap;
@@ -90,6 +91,17 @@ public final class TollgateServer implements AutoCloseable {
      */
     public static TollgateServer start(TollgateConfig config, SslContext upstreamTls, CallRecordSink alsoRecordTo)
             throws InterruptedException, PriceFileException, SQLException, IOException {
+        return start(config, upstreamTls, alsoRecordTo, UnaryOperator.identity());
+    }
+
+    /**
+     * Binds and starts serving, with the provider connections wrapped by {@code providerConnections}: the
+     * seam through which tests put faults no real provider can be made to produce on cue (a connection
+     * closed just as a call takes it) between the calls and the real connections.
+     */
+    public static TollgateServer start(TollgateConfig config, SslContext upstreamTls, CallRecordSink alsoRecordTo,
+            UnaryOperator<ProviderConnections> providerConnections)
+            throws InterruptedException, PriceFileException, SQLException, IOException {
         Ledger ledger = Ledger.open(config.storage().path());
         Clock clock = Clock.systemUTC();
         Alerts alerts = new Alerts(ledger, config.alerts().webhookUrl());
@@ -141,7 +153,7 @@ public final class TollgateServer implements AutoCloseable {
         Transport transport = Transport.detect();
         EventLoopGroup boss = transport.newEventLoopGroup(1);
         EventLoopGroup workers = transport.newEventLoopGroup(0);
-        ProviderConnections pool = ProviderConnections.forUpstream(config.upstream(), transport, upstreamTls);
+        ProviderConnections pool = providerConnections.apply(ProviderConnections.forUpstream(config.upstream(), transport, upstreamTls));
         try {
             Channel channel = new ServerBootstrap()
                     .group(boss, workers)

@@ -78,6 +78,8 @@ public final class UpstreamExchange {
      * an HTTP/2 provider may refuse a stream it has not processed, and then the call is safely retried.
      */
     private FullHttpRequest replayable;
+    /** True once a connection that closed before this call could use it was replaced by another. */
+    private boolean acquireRetried;
     private State state = State.CONNECTING;
     private Channel provider;
     private ScheduledFuture<?> responseTimeout;
@@ -109,10 +111,20 @@ public final class UpstreamExchange {
 
     private void onConnected(Future<? super Channel> connected) {
         if (!connected.isSuccess()) {
-            if (state != State.DONE) {
-                logFailureBeforeAnswer(connected.cause());
-                failBeforeResponse(ErrorResponse.upstreamUnavailable(describe(connected.cause())));
+            if (state == State.DONE) {
+                return;
             }
+            Throwable cause = connected.cause();
+            if (cause instanceof ClosedChannelException && !acquireRetried) {
+                // The connection was closed before it became this call's: nothing was sent, so a second
+                // connection is safe and spares the agent a 502 for a connection it never used.
+                acquireRetried = true;
+                logFailure("provider connection for agent {} closed before the call could use it: {}; trying another", cause);
+                start();
+                return;
+            }
+            logFailureBeforeAnswer(cause);
+            failBeforeResponse(ErrorResponse.upstreamUnavailable(describe(cause)));
             return;
         }
         Channel channel = (Channel) connected.getNow();
@@ -345,11 +357,28 @@ public final class UpstreamExchange {
         int earlier = relay == null ? 0 : relay.earlierExchanges();
         String where = provider == null ? " while connecting"
                 : earlier > 0 ? " on a kept-alive connection after " + earlier + " calls" : "";
+        logFailure("provider failed before answering agent {}" + where + ": {}", cause);
+    }
+
+    /** Logs {@code format} with the agent and the cause: at WARN at most once a second, the rest at DEBUG. */
+    private void logFailure(String format, Throwable cause) {
         if (warnNow()) {
-            log.warn("provider failed before answering agent {}{}: {}", agentId, where, cause.toString());
-        } else {
-            log.debug("provider failed before answering agent {}{}: {}", agentId, where, cause.toString());
+            log.warn(format, agentId, withOrigin(cause));
+        } else if (log.isDebugEnabled()) {
+            log.debug(format, agentId, withOrigin(cause));
         }
+    }
+
+    /**
+     * The cause, and for Netty's stackless exceptions (a closed channel, say) the one frame they keep: the
+     * method that raised them, which is all that tells one "closed" from another.
+     */
+    private static String withOrigin(Throwable cause) {
+        StackTraceElement[] trace = cause.getStackTrace();
+        if (trace.length != 1) {
+            return cause.toString();
+        }
+        return cause + " (raised in " + trace[0].getClassName() + "." + trace[0].getMethodName() + ")";
     }
 
     private static boolean warnNow() {

@@ -6,6 +6,7 @@ import dev.tollgate.config.ConfigLoader;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.proxy.metering.CallRecord;
 import dev.tollgate.proxy.server.TollgateServer;
+import dev.tollgate.proxy.upstream.ProviderConnections;
 import io.netty.handler.ssl.SslContext;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 /**
  * A real Tollgate server on a free loopback port, configured from YAML text like a user's file, plus
@@ -40,6 +42,12 @@ public final class ProxyHarness implements AutoCloseable {
     }
 
     public static ProxyHarness start(String upstreamBaseUrl, String extraYaml, SslContext upstreamTls) throws Exception {
+        return start(upstreamBaseUrl, extraYaml, upstreamTls, UnaryOperator.identity());
+    }
+
+    /** A proxy whose provider connections are wrapped by {@code providerConnections}, to put faults between. */
+    public static ProxyHarness start(String upstreamBaseUrl, String extraYaml, SslContext upstreamTls,
+            UnaryOperator<ProviderConnections> providerConnections) throws Exception {
         java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("tollgate-test");
         String yaml = "listen: 127.0.0.1:0\n" + extraYaml.replace("UPSTREAM", upstreamBaseUrl);
         if (!yaml.contains("storage:")) {
@@ -50,7 +58,7 @@ public final class ProxyHarness implements AutoCloseable {
         }
         TollgateConfig config = new ConfigLoader(name -> null).parse(yaml);
         BlockingQueue<CallRecord> calls = new LinkedBlockingQueue<>();
-        return new ProxyHarness(TollgateServer.start(config, upstreamTls, calls::add), dir, calls);
+        return new ProxyHarness(TollgateServer.start(config, upstreamTls, calls::add, providerConnections), dir, calls);
     }
 
     public TollgateServer server() {
