@@ -40,6 +40,18 @@ final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
         return endedByProvider;
     }
 
+    /**
+     * Marks the stream as ended by the provider, and keeps Netty from resetting it back: closing the stream
+     * fails the request body still waiting for flow-control window, and a stream channel that closes itself
+     * on a failed write sends {@code RST_STREAM CANCEL} for it, which answers a reset with a reset
+     * (RFC 9113 5.4.2 forbids it) and counts against us with providers that limit client resets. Without
+     * auto-close the channel still closes when Netty closes the stream, without a frame.
+     */
+    private void markEndedByProvider(ChannelHandlerContext ctx) {
+        endedByProvider = true;
+        ctx.channel().config().setAutoClose(false);
+    }
+
     /** Exchanges this connection carried before the current one: above zero, it was kept alive and reused. */
     int earlierExchanges() {
         return exchanges - 1;
@@ -88,7 +100,7 @@ final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof Http2ResetFrame reset) {
             // An HTTP/2 stream the provider reset; the stream's close follows, but this says why.
-            endedByProvider = true;
+            markEndedByProvider(ctx);
             if (exchange != null) {
                 Http2Error error = Http2Error.valueOf(reset.errorCode());
                 String why = "the provider reset the stream (" + (error != null ? error : "error " + reset.errorCode()) + ")";
@@ -97,7 +109,7 @@ final class UpstreamChannelHandler extends ChannelInboundHandlerAdapter {
         } else if (evt instanceof Http2GoAwayFrame goAway) {
             // Delivered to the streams past the GOAWAY's last stream id: the provider will not process them.
             goAway.release();
-            endedByProvider = true;
+            markEndedByProvider(ctx);
             if (exchange != null) {
                 exchange.onUpstreamFault(new StreamRefusedException("the provider is going away (GOAWAY) and did not take the stream"));
             }

@@ -18,10 +18,11 @@ import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2FrameLogger;
 import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamFrame;
+import io.netty.handler.logging.LogLevel;
 import io.netty.util.ReferenceCountUtil;
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
@@ -72,7 +73,7 @@ public final class DecliningHttp2Provider implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer().build();
+                        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer().frameLogger(new ResetCounter()).build();
                         boolean first = connections.getAndIncrement() == 0;
                         ch.pipeline().addLast(codec).addLast(new Requests(codec, first));
                     }
@@ -94,7 +95,7 @@ public final class DecliningHttp2Provider implements AutoCloseable {
         return firstConnectionStreams.get();
     }
 
-    /** RST_STREAM frames received from the client. */
+    /** RST_STREAM frames received from the client, on any stream, open or already closed. */
     public int resetsReceived() {
         return resets.get();
     }
@@ -115,6 +116,24 @@ public final class DecliningHttp2Provider implements AutoCloseable {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
+    /**
+     * Counts the client's RST_STREAM frames as they are read off the wire: the codec drops one for a stream
+     * it has already closed before any handler sees it, and those count too.
+     */
+    private final class ResetCounter extends Http2FrameLogger {
+        ResetCounter() {
+            super(LogLevel.TRACE, DecliningHttp2Provider.class);
+        }
+
+        @Override
+        public void logRstStream(Direction direction, ChannelHandlerContext ctx, int streamId, long errorCode) {
+            if (direction == Direction.INBOUND) {
+                resets.incrementAndGet();
+            }
+            super.logRstStream(direction, ctx, streamId, errorCode);
+        }
+    }
+
     /** One connection's requests; touched only on its event loop. */
     private final class Requests extends ChannelInboundHandlerAdapter {
         private final Http2FrameCodec codec;
@@ -129,9 +148,6 @@ public final class DecliningHttp2Provider implements AutoCloseable {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             try {
-                if (msg instanceof Http2ResetFrame) {
-                    resets.incrementAndGet();
-                }
                 if (msg instanceof Http2StreamFrame frame) {
                     onStreamFrame(ctx, frame);
                 }

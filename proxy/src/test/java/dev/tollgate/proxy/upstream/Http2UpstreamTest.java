@@ -341,6 +341,8 @@ class Http2UpstreamTest {
         assertThat(provider.answeredRequestBodies()).singleElement().asString().contains(prompt);
         assertThat(proxy.nextCall().status()).isEqualTo(200);
         assertThat(proxy.drainCalls()).as("one call, one ledger row").isEmpty();
+        Thread.sleep(300);
+        assertThat(provider.resetsReceived()).as("a reset is not answered with a reset (RFC 9113 5.4.2)").isZero();
     }
 
     @Test
