@@ -160,6 +160,7 @@ public final class Http2ProviderConnections implements ProviderConnections {
 
     /** The provider connections of one event loop; touched only on that loop. */
     private final class LoopConnections {
+        private final EventLoop loop;
         private final Bootstrap bootstrap;
         /** Connections that received the provider's SETTINGS, oldest first. */
         private final List<ProviderConnection> ready = new ArrayList<>();
@@ -168,6 +169,7 @@ public final class Http2ProviderConnections implements ProviderConnections {
         private boolean connecting;
 
         LoopConnections(EventLoop loop) {
+            this.loop = loop;
             this.bootstrap = sockets.bootstrap(loop)
                     .handler(new ChannelInitializer<>() {
                         @Override
@@ -215,11 +217,11 @@ public final class Http2ProviderConnections implements ProviderConnections {
 
         private void connect() {
             connecting = true;
-            bootstrap.connect().addListener(connected -> {
+            ProviderSockets.openOutsideIoBatch(loop, () -> bootstrap.connect().addListener(connected -> {
                 if (!connected.isSuccess()) {
                     notReady(connected.cause());
                 }
-            });
+            }));
         }
 
         void becameReady(ProviderConnection connection) {

@@ -42,6 +42,19 @@ final class ProviderSockets implements AutoCloseable {
                 .socketChannelType(transport.socketChannel()));
     }
 
+    /**
+     * Runs {@code open}, which may create a socket, as a task of {@code loop}: after the batch of I/O events
+     * the loop may be handling, never inside it. Netty's epoll loop hands each event of a batch to the
+     * channel registered under the event's file descriptor number. A socket created while the batch is
+     * handled can get the number of one closed earlier in the same batch (an agent hung up, its provider
+     * connection was closed), and then receives that closed socket's pending event: a read on a socket
+     * not yet connected, which closes it, and the connect fails with "channel closed" (seen in the soak,
+     * reproduced in ProviderSocketReuseTest). After the batch, only live descriptors can have events.
+     */
+    static void openOutsideIoBatch(EventLoop loop, Runnable open) {
+        loop.execute(open);
+    }
+
     /** True when connections to the provider use TLS. */
     boolean tls() {
         return tls != null;

@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -51,10 +52,15 @@ public final class UpstreamConnectionPool implements ProviderConnections {
         };
     }
 
-    /** A pooled or new connection on {@code loop}; completes on that loop. */
+    /**
+     * A pooled or new connection on {@code loop}; completes on that loop. Taken in a task of the loop, after
+     * the batch of I/O events it may be handling: see {@link ProviderSockets#openOutsideIoBatch}.
+     */
     @Override
     public Future<Channel> acquire(EventLoop loop) {
-        return pools.get(loop).acquire(loop.newPromise());
+        Promise<Channel> connection = loop.newPromise();
+        ProviderSockets.openOutsideIoBatch(loop, () -> pools.get(loop).acquire(connection));
+        return connection;
     }
 
     /** Returns a connection that finished a keep-alive exchange cleanly. */
