@@ -14,6 +14,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import java.net.InetSocketAddress;
+import java.util.concurrent.RejectedExecutionException;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
@@ -52,7 +53,13 @@ final class ProviderSockets implements AutoCloseable {
      * reproduced in ProviderSocketReuseTest). After the batch, only live descriptors can have events.
      */
     static void openOutsideIoBatch(EventLoop loop, Runnable open) {
-        loop.execute(open);
+        try {
+            loop.execute(open);
+        } catch (RejectedExecutionException stopping) {
+            // A loop that is shutting down takes no more tasks; the proxy is stopping, so open it now (the
+            // callers are on this loop) and let it fail or close with everything else.
+            open.run();
+        }
     }
 
     /** True when connections to the provider use TLS. */
