@@ -49,10 +49,11 @@ errors="$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$result")"
 rows="$(sqlite3 "$work/ledger.db" "SELECT count(*) FROM calls WHERE agent = 'bench-agent'")"
 leaks="$(grep -c 'LEAK:' "$work/proxy.log" || true)"
 echo "ledger rows: $rows for $sent calls sent ($errors generator errors); LEAK reports: $leaks"
-warnings="$(grep -cE ' (WARN|ERROR) ' "$work/proxy.log" || true)"
+warning_lines="$(grep -E ' (WARN|ERROR) ' "$work/proxy.log" || true)"
+warnings="$(grep -c . <<<"$warning_lines" || true)"
 echo "proxy warnings and errors: $warnings (at most one a second per kind is logged)"
-[ "$warnings" = 0 ] || grep -E ' (WARN|ERROR) ' "$work/proxy.log" | tail -5 | sed 's/^/  /'
+[ "$warnings" = 0 ] || tail -5 <<<"$warning_lines" | sed 's/^/  /'
 [ "$leaks" = 0 ] || { grep -A5 'LEAK:' "$work/proxy.log" | head -40; exit 1; }
-[ "$errors" = 0 ] || { echo "soak: the generator saw errors; the proxy's warnings:" >&2; grep -E ' (WARN|ERROR) ' "$work/proxy.log" | tail -20 >&2; exit 1; }
+[ "$errors" = 0 ] || { echo "soak: the generator saw errors; the proxy's warnings:" >&2; tail -20 <<<"$warning_lines" >&2; exit 1; }
 [ "$rows" = "$sent" ] || { echo "soak: ledger rows and calls sent differ" >&2; exit 1; }
 echo "soak: passed"
