@@ -39,7 +39,7 @@ public final class Ledger implements AutoCloseable {
     private Ledger(Path path, Connection writeConnection) {
         this.path = path;
         this.writeConnection = writeConnection;
-        this.writer = new LedgerWriter(writeConnection);
+        this.writer = new LedgerWriter(writeConnection, new RejectedRows(rejectedFile(path)));
         this.writerThread = new Thread(writer, "tollgate-ledger-writer");
         writerThread.setDaemon(false);
         writerThread.start();
@@ -87,6 +87,16 @@ public final class Ledger implements AutoCloseable {
 
     public Path path() {
         return path;
+    }
+
+    /** Where rows the database refused are set aside, one JSON line each: {@code <ledger>.rejected.jsonl}. */
+    public static Path rejectedFile(Path ledger) {
+        return ledger.resolveSibling(ledger.getFileName() + ".rejected.jsonl");
+    }
+
+    /** Rows the database refused for their values since the ledger opened (see {@link RejectedRows}). */
+    public long rejected() {
+        return writer.rejected();
     }
 
     /** Queues a call row; never blocks. */

@@ -22,7 +22,10 @@ import org.slf4j.LoggerFactory;
  * documented crash bound of 100 ms; a clean stop skips the linger.
  *
  * <p>A failed commit (disk full, file locked by a stray writer) is retried with backoff, never dropped;
- * the queue then grows and {@link #backlog()} tells the proxy to slow admission.
+ * the queue then grows and {@link #backlog()} tells the proxy to slow admission. A batch that fails
+ * because of a row's own values (a constraint) is written again row by row in one transaction, and the
+ * rows the database refuses are set aside in {@link RejectedRows}, so one bad row cannot stall the
+ * ledger.
  */
 final class LedgerWriter implements Runnable {
 
@@ -51,14 +54,16 @@ final class LedgerWriter implements Runnable {
     private static final Object WAKE = new Object();
 
     private final Connection connection;
+    private final RejectedRows rejected;
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final AtomicLong enqueued = new AtomicLong();
     private final AtomicLong committed = new AtomicLong();
     private final Object commitMonitor = new Object();
     private volatile boolean closing;
 
-    LedgerWriter(Connection connection) {
+    LedgerWriter(Connection connection, RejectedRows rejected) {
         this.connection = connection;
+        this.rejected = rejected;
     }
 
     /** Queues a row ({@link CallRow}, {@link EventRow} or {@link AgentStateRow}); never blocks. */
@@ -72,6 +77,10 @@ final class LedgerWriter implements Runnable {
 
     int backlog() {
         return queue.size();
+    }
+
+    long rejected() {
+        return rejected.count();
     }
 
     long committed() {
@@ -132,7 +141,15 @@ final class LedgerWriter implements Runnable {
         long backoff = 10;
         while (true) {
             try {
-                write(batch, calls, events, states);
+                try {
+                    write(batch, calls, events, states);
+                } catch (SQLException | RuntimeException e) {
+                    rollbackQuietly();
+                    if (!RejectedRows.causedByRow(e)) {
+                        throw e;
+                    }
+                    writeRowByRow(batch, calls, events, states);
+                }
                 committed.addAndGet(batch.size());
                 synchronized (commitMonitor) {
                     commitMonitor.notifyAll();
@@ -160,11 +177,7 @@ final class LedgerWriter implements Runnable {
                     pendingCalls = 0;
                 }
             } else if (row instanceof EventRow event) {
-                events.setLong(1, event.tsMs());
-                events.setString(2, event.agent());
-                events.setString(3, event.intent());
-                events.setString(4, event.kind());
-                events.setString(5, event.detailJson());
+                bind(events, event);
                 events.addBatch();
                 if (++pendingEvents == JDBC_BATCH) {
                     events.executeBatch();
@@ -172,10 +185,7 @@ final class LedgerWriter implements Runnable {
                 }
             } else if (row instanceof AgentStateRow state) {
                 // State changes are rare and ordered: written one by one, in queue order.
-                states.setString(1, state.agent());
-                states.setInt(2, state.paused() ? 1 : 0);
-                states.setString(3, state.reason());
-                states.setLong(4, state.tsMs());
+                bind(states, state);
                 states.executeUpdate();
             }
         }
@@ -186,6 +196,40 @@ final class LedgerWriter implements Runnable {
             events.executeBatch();
         }
         connection.commit();
+    }
+
+    /**
+     * The slow path after a batch failed on a row's values: every row is inserted on its own within one
+     * transaction. SQLite undoes only the statement that breaks a constraint, so the good rows stay and
+     * commit together, and the refused ones are handed to {@link RejectedRows} once they have. A failure
+     * that is not the row's (the disk) propagates, and the whole batch is retried.
+     */
+    private void writeRowByRow(List<Object> batch, PreparedStatement calls, PreparedStatement events,
+            PreparedStatement states) throws SQLException {
+        calls.clearBatch();
+        events.clearBatch();
+        List<RejectedRows.Rejection> refused = new ArrayList<>();
+        for (Object row : batch) {
+            try {
+                if (row instanceof CallRow call) {
+                    bind(calls, call);
+                    calls.executeUpdate();
+                } else if (row instanceof EventRow event) {
+                    bind(events, event);
+                    events.executeUpdate();
+                } else if (row instanceof AgentStateRow state) {
+                    bind(states, state);
+                    states.executeUpdate();
+                }
+            } catch (SQLException | RuntimeException e) {
+                if (!RejectedRows.causedByRow(e)) {
+                    throw e;
+                }
+                refused.add(new RejectedRows.Rejection(row, e));
+            }
+        }
+        connection.commit();
+        rejected.record(refused);
     }
 
     private static void bind(PreparedStatement statement, CallRow call) throws SQLException {
@@ -205,6 +249,21 @@ final class LedgerWriter implements Runnable {
         statement.setString(14, call.usageSource());
         statement.setLong(15, call.latencyMs());
         statement.setInt(16, call.refused() ? 1 : 0);
+    }
+
+    private static void bind(PreparedStatement statement, EventRow event) throws SQLException {
+        statement.setLong(1, event.tsMs());
+        statement.setString(2, event.agent());
+        statement.setString(3, event.intent());
+        statement.setString(4, event.kind());
+        statement.setString(5, event.detailJson());
+    }
+
+    private static void bind(PreparedStatement statement, AgentStateRow state) throws SQLException {
+        statement.setString(1, state.agent());
+        statement.setInt(2, state.paused() ? 1 : 0);
+        statement.setString(3, state.reason());
+        statement.setLong(4, state.tsMs());
     }
 
     private void rollbackQuietly() {

@@ -2,13 +2,18 @@ package dev.tollgate.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -150,6 +155,70 @@ class LedgerTest {
             assertThat(spend.byIntent().get(SpendSnapshot.intentKey("a", "i1"))).as("intents are lifetime totals")
                     .isEqualTo(new Spend(12, 2, 300));
             assertThat(spend.intentsStartedByAgent()).containsEntry("a", 1L).containsEntry("b", 1L).containsEntry("c", 1L);
+        }
+    }
+
+    @Test
+    void rowsTheDatabaseRefusesAreSetAsideWithoutHoldingUpTheRest() throws Exception {
+        Path file = dir.resolve("poison.db");
+        try (Ledger ledger = Ledger.open(file)) {
+            ledger.append(call(1_000, "a", "i1", null, 5));
+            ledger.append(new CallRow(1_001, "a", "i2", null, "/v1/chat/completions", "gpt-4o", 200, false, 1, 0, 1, 0, 7,
+                    "guessed", 3, false));                                           // CHECK on usage_source
+            ledger.append(call(1_002, null, "i3", null, 11));                        // NOT NULL on agent
+            ledger.append(new EventRow(1_003, "a", null, null, "{}"));               // NOT NULL on kind
+            ledger.append(new EventRow(1_004, "a", null, "alert", "{}"));
+            ledger.append(call(1_005, "b", "i4", null, 13));
+            assertThat(ledger.flush(5, TimeUnit.SECONDS)).as("the batch commits despite three bad rows").isTrue();
+
+            ledger.append(call(1_006, "c", "i5", null, 17));
+            assertThat(ledger.flush(5, TimeUnit.SECONDS)).as("the writer goes on with the next batch").isTrue();
+            assertThat(ledger.rejected()).isEqualTo(3);
+        }
+        assertThat(count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(3);
+        assertThat(count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(5 + 13 + 17);
+        assertThat(count(file, "SELECT COUNT(*) FROM events")).isEqualTo(1);
+
+        List<String> lines = Files.readAllLines(Ledger.rejectedFile(file));
+        assertThat(lines).hasSize(3);
+        ObjectMapper json = new ObjectMapper();
+        JsonNode check = json.readTree(lines.get(0));
+        assertThat(check.get("table").asText()).isEqualTo("calls");
+        assertThat(check.get("reason").asText()).contains("CHECK constraint failed");
+        assertThat(check.get("row").get("usageSource").asText()).isEqualTo("guessed");
+        assertThat(check.get("row").get("costNanos").asLong()).isEqualTo(7);
+        assertThat(json.readTree(lines.get(1)).get("reason").asText()).contains("NOT NULL constraint failed: calls.agent");
+        assertThat(json.readTree(lines.get(2)).get("table").asText()).isEqualTo("events");
+    }
+
+    private static java.util.Properties noWaiting() {
+        java.util.Properties properties = new java.util.Properties();
+        properties.setProperty("busy_timeout", "0");
+        return properties;
+    }
+
+    @Test
+    void onlyFailuresCausedByTheRowItselfAreRejectedNotABusyDatabase() throws Exception {
+        Path file = dir.resolve("busy.db");
+        try (Ledger ledger = Ledger.open(file)) {
+            ledger.flush(5, TimeUnit.SECONDS);
+        }
+        try (Connection holder = DriverManager.getConnection("jdbc:sqlite:" + file);
+                Connection other = DriverManager.getConnection("jdbc:sqlite:" + file, noWaiting());
+                Statement hold = holder.createStatement();
+                Statement insert = other.createStatement()) {
+            hold.execute("BEGIN EXCLUSIVE");
+            SQLException busy = catchThrowableOfType(() -> insert.execute("INSERT INTO events (ts_ms, agent, kind)"
+                    + " VALUES (1, 'a', 'alert')"), SQLException.class);
+            hold.execute("ROLLBACK");
+            SQLException check = catchThrowableOfType(() -> insert.execute("INSERT INTO agent_state (agent, paused, ts_ms)"
+                    + " VALUES ('a', 7, 1)"), SQLException.class);
+
+            assertThat(busy.getMessage()).contains("SQLITE_BUSY");
+            assertThat(RejectedRows.causedByRow(busy)).isFalse();
+            assertThat(check.getMessage()).contains("CHECK");
+            assertThat(RejectedRows.causedByRow(check)).isTrue();
+            assertThat(RejectedRows.causedByRow(new SQLException("wrapped", check))).isTrue();
         }
     }
 }

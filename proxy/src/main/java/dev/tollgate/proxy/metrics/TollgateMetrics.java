@@ -5,6 +5,7 @@ import dev.tollgate.proxy.metering.CallRecord;
 import dev.tollgate.proxy.metering.CallRecordSink;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
 
 /**
  * Tollgate's Prometheus metrics, through the official client library: cost, requests by status, tokens
@@ -92,6 +94,22 @@ public final class TollgateMetrics implements CallRecordSink {
                         }
                     }
                 })
+                .register(registry);
+    }
+
+    /**
+     * Exposes the ledger's health: rows queued for the writer (a growing figure means the disk is not
+     * keeping up, and the proxy slows admission past a bound), and rows the database refused and set aside
+     * in {@code <ledger>.rejected.jsonl} (any at all is a bug worth an alert).
+     */
+    public void watchLedger(LongSupplier backlog, LongSupplier rejected) {
+        GaugeWithCallback.builder().name("tollgate_ledger_backlog")
+                .help("Ledger rows queued and not yet committed")
+                .callback(callback -> callback.call(backlog.getAsLong()))
+                .register(registry);
+        CounterWithCallback.builder().name("tollgate_ledger_rejected_rows")
+                .help("Ledger rows the database refused, set aside in <ledger>.rejected.jsonl")
+                .callback(callback -> callback.call(rejected.getAsLong()))
                 .register(registry);
     }
 

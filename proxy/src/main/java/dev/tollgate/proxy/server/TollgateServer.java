@@ -107,6 +107,7 @@ public final class TollgateServer implements AutoCloseable {
         Alerts alerts = new Alerts(ledger, config.alerts().webhookUrl());
         Budgets budgets = new Budgets(config, clock, alerts::raise);
         TollgateMetrics metrics = new TollgateMetrics(config.agents().keySet(), budgets);
+        metrics.watchLedger(ledger::backlog, ledger::rejected);
         CallRecordSink toLedger = new LedgerCallSink(ledger);
         CallRecordSink toLog = new LoggingCallSink();
         CallRecordSink calls = call -> {

@@ -73,6 +73,8 @@ class MetricsTest {
             assertThat(samples.get("tollgate_cost_usd_total{agent=\"research-agent\",model=\"gpt-4o-2024-08-06\"}")).isPositive();
             assertThat(samples.get("tollgate_tokens_total{agent=\"research-agent\",kind=\"output\"}")).isPositive();
             assertThat(samples.get("tollgate_admission_seconds_count")).isEqualTo(4.0);
+            assertThat(samples).containsEntry("tollgate_ledger_rejected_rows_total", 0.0);
+            assertThat(samples.get("tollgate_ledger_backlog")).isBetween(0.0, 4.0);
         }
     }
 }
