@@ -10,6 +10,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -23,9 +24,10 @@ import org.slf4j.LoggerFactory;
  * <p>One writer thread owns the one writing connection ({@link LedgerWriter}); readers (reports, the
  * start-up rebuild) open their own connections, which WAL lets them do while the writer commits. Rows
  * are enqueued without blocking; {@link #close()} writes everything queued before it returns, which is
- * what SIGTERM and Ctrl-C run. After {@code kill -9} what was committed is on disk: SQLite in WAL mode
- * with {@code synchronous=NORMAL} loses no committed transaction to a process crash (only to a power
- * loss, the last few commits).
+ * what SIGTERM and Ctrl-C run. After {@code kill -9} what was committed is on disk (SQLite in WAL mode
+ * with {@code synchronous=NORMAL} loses no committed transaction to a process crash, only to a power
+ * loss), and what was queued but not committed is in the {@link LedgerJournal}, whose rows the next
+ * {@link #open} commits before it returns.
  */
 public final class Ledger implements AutoCloseable {
 
@@ -33,25 +35,36 @@ public final class Ledger implements AutoCloseable {
 
     private final Path path;
     private final Connection writeConnection;
+    private final LedgerJournal journal;
     private final LedgerWriter writer;
     private final Thread writerThread;
 
-    private Ledger(Path path, Connection writeConnection) {
+    private Ledger(Path path, Connection writeConnection, LedgerJournal journal, List<LedgerJournal.Replayed> replayed) {
         this.path = path;
         this.writeConnection = writeConnection;
-        this.writer = new LedgerWriter(writeConnection, new RejectedRows(rejectedFile(path)));
+        this.journal = journal;
+        this.writer = new LedgerWriter(writeConnection, journal, new RejectedRows(rejectedFile(path)));
+        writer.requeue(replayed);
         this.writerThread = new Thread(writer, "tollgate-ledger-writer");
         writerThread.setDaemon(false);
         writerThread.start();
     }
 
-    /** Opens (creating or migrating) the ledger at {@code path} and starts its writer. */
+    /**
+     * Opens (creating or migrating) the ledger at {@code path} and its journal, queues the rows the journal
+     * holds beyond what the ledger committed (a crash), and starts the writer.
+     */
     public static Ledger open(Path path) throws SQLException, IOException {
+        return open(path, LedgerJournal.DEFAULT_CAPACITY);
+    }
+
+    static Ledger open(Path path, int journalCapacity) throws SQLException, IOException {
         Path parent = path.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);
         }
         Connection connection = connect(path, false);
+        LedgerJournal journal = null;
         try {
             try (Statement statement = connection.createStatement()) {
                 statement.execute("PRAGMA journal_mode = WAL");
@@ -65,12 +78,53 @@ public final class Ledger implements AutoCloseable {
             if (from != LedgerSchema.CURRENT_VERSION) {
                 log.info("ledger {} migrated from schema version {} to {}", path, from, LedgerSchema.CURRENT_VERSION);
             }
+            long[] state = journalState(connection);
+            journal = LedgerJournal.open(LedgerJournal.fileFor(path), state[0], journalCapacity);
+            long applied = journal.id() == state[0] ? state[1] : 0;
+            if (journal.id() != state[0]) {
+                try (PreparedStatement statement = connection.prepareStatement(
+                        "INSERT OR REPLACE INTO journal_state (id, journal_id, applied) VALUES (1, ?, 0)")) {
+                    statement.setLong(1, journal.id());
+                    statement.executeUpdate();
+                }
+            }
+            List<LedgerJournal.Replayed> replayed = journal.replay(applied);
+            if (!replayed.isEmpty()) {
+                log.warn("ledger {}: {} row(s) recorded before the last stop but not committed are replayed from {}",
+                        path, replayed.size(), journal.file());
+            }
             connection.setAutoCommit(false);
-        } catch (SQLException e) {
+            Ledger ledger = new Ledger(path, connection, journal, replayed);
+            if (!replayed.isEmpty()) {
+                ledger.awaitReplayed();
+            }
+            return ledger;
+        } catch (SQLException | IOException | RuntimeException e) {
+            if (journal != null) {
+                journal.close();
+            }
             connection.close();
             throw e;
         }
-        return new Ledger(path, connection);
+    }
+
+    /** Commits the replayed rows before anyone reads the ledger: budgets are rebuilt from it right after. */
+    private void awaitReplayed() {
+        try {
+            if (!flush(30, TimeUnit.SECONDS)) {
+                log.error("ledger {}: the rows replayed from its journal are not committed after 30 s", path);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The journal id and applied position the ledger recorded, {0, 0} when it has none yet. */
+    private static long[] journalState(Connection connection) throws SQLException {
+        try (Statement statement = connection.createStatement();
+                ResultSet rs = statement.executeQuery("SELECT journal_id, applied FROM journal_state WHERE id = 1")) {
+            return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : new long[] {0, 0};
+        }
     }
 
     static Connection connect(Path path, boolean readOnly) throws SQLException {
@@ -218,12 +272,15 @@ public final class Ledger implements AutoCloseable {
         try {
             writerThread.join(TimeUnit.SECONDS.toMillis(30));
             if (writerThread.isAlive()) {
-                log.error("the ledger writer did not finish within 30 s; {} row(s) may be lost", writer.backlog());
+                log.error("the ledger writer did not finish within 30 s; {} row(s) are left in the journal {} for the"
+                        + " next start", writer.backlog(), journal.file());
                 writerThread.interrupt();
+                writerThread.join(TimeUnit.SECONDS.toMillis(5));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        journal.close();
         try {
             writeConnection.close();
         } catch (SQLException e) {

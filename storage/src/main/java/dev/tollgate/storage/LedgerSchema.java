@@ -62,7 +62,15 @@ final class LedgerSchema {
             // the provider's own errors, so a restart rebuilds budgets from admitted calls only.
             List.of("ALTER TABLE calls ADD COLUMN refused INTEGER NOT NULL DEFAULT 0 CHECK (refused IN (0, 1))",
                     "DROP VIEW IF EXISTS calls_usd",
-                    "CREATE VIEW calls_usd AS SELECT *, cost_nanos / 1000000000.0 AS cost_usd FROM calls"));
+                    "CREATE VIEW calls_usd AS SELECT *, cost_nanos / 1000000000.0 AS cost_usd FROM calls"),
+            // Version 3: how far the crash journal beside the ledger is applied (LedgerJournal), updated in
+            // the same transaction as the rows, so that a replay after a crash never inserts a row twice.
+            List.of("""
+                    CREATE TABLE journal_state (
+                      id INTEGER PRIMARY KEY CHECK (id = 1),
+                      journal_id INTEGER NOT NULL,
+                      applied INTEGER NOT NULL
+                    )"""));
 
     static final int CURRENT_VERSION = MIGRATIONS.size();
 

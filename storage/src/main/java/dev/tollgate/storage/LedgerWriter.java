@@ -13,13 +13,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one thread that writes the ledger. Callers only enqueue immutable rows; the thread takes whatever
- * has arrived (up to {@link #MAX_BATCH} rows), writes it in one transaction and commits, then takes the
- * next batch. After the first row of a batch it lingers {@link #LINGER_NANOS} for more (group commit):
- * every commit pays for file locks and whole WAL pages, so at 1,000 calls/s one commit per row cost the
- * writer about 42 µs of CPU per row and twenty rows a commit about 21 µs (docs/BENCHMARKS.md). A row thus
- * waits at most the linger, the commit in progress and its own, a few tens of milliseconds, inside the
- * documented crash bound of 100 ms; a clean stop skips the linger.
+ * The one thread that writes the ledger. Callers only enqueue immutable rows, each copied into the
+ * {@link LedgerJournal} as it is queued; the thread takes whatever has arrived (up to {@link #MAX_BATCH}
+ * rows), writes it in one transaction with the journal position it reaches, and commits. After the first
+ * row of a batch it waits {@link #COMMIT_INTERVAL_NANOS} for more (group commit): under load every commit
+ * costs the writer about 200 µs of CPU whatever it holds (file locks, whole WAL pages, caches gone cold
+ * while it slept), so at 1,000 calls/s twenty rows a commit cost 10-16 µs a row and a few hundred 3-4 µs
+ * (docs/BENCHMARKS.md). The interval costs no durability: a row is in the journal, which survives
+ * {@code kill -9}, before it is queued. It bounds how stale a report read while the proxy runs can be;
+ * a clean stop and {@link #awaitCommitted} skip it.
  *
  * <p>A failed commit (disk full, file locked by a stray writer) is retried with backoff, never dropped;
  * the queue then grows and {@link #backlog()} tells the proxy to slow admission. A batch that fails
@@ -31,7 +33,7 @@ final class LedgerWriter implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(LedgerWriter.class);
     static final int MAX_BATCH = 16_384;
-    static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    static final long COMMIT_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     /**
      * Rows bound into one JDBC batch before it is executed (within the same transaction). sqlite-jdbc keeps
      * its batch array at the largest size it has ever held and clears all of it after every execution, so
@@ -46,23 +48,33 @@ final class LedgerWriter implements Runnable {
     private static final String INSERT_EVENT = "INSERT INTO events (ts_ms, agent, intent, kind, detail) VALUES (?, ?, ?, ?, ?)";
     private static final String UPSERT_STATE = "INSERT INTO agent_state (agent, paused, reason, ts_ms) VALUES (?, ?, ?, ?)"
             + " ON CONFLICT (agent) DO UPDATE SET paused = excluded.paused, reason = excluded.reason, ts_ms = excluded.ts_ms";
+    private static final String UPDATE_APPLIED = "UPDATE journal_state SET applied = ? WHERE id = 1";
+
+    /** A queued row and the journal position just after its record (-1: not in the journal). */
+    private record Queued(Object row, long journalEnd) {
+    }
 
     /**
      * Put on the queue by {@link #beginClose()}: the writer waits for rows without a timeout (an idle
      * ledger costs no wake-ups), so closing must wake it.
      */
-    private static final Object WAKE = new Object();
+    private static final Queued WAKE = new Queued(null, -1);
 
     private final Connection connection;
+    private final LedgerJournal journal;
     private final RejectedRows rejected;
-    private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<Queued> queue = new LinkedBlockingQueue<>();
+    /** Orders journal appends and the queue alike, so the queue is in journal order. */
+    private final Object appendLock = new Object();
     private final AtomicLong enqueued = new AtomicLong();
     private final AtomicLong committed = new AtomicLong();
     private final Object commitMonitor = new Object();
     private volatile boolean closing;
+    private volatile Thread thread;
 
-    LedgerWriter(Connection connection, RejectedRows rejected) {
+    LedgerWriter(Connection connection, LedgerJournal journal, RejectedRows rejected) {
         this.connection = connection;
+        this.journal = journal;
         this.rejected = rejected;
     }
 
@@ -71,8 +83,19 @@ final class LedgerWriter implements Runnable {
         if (closing) {
             throw new IllegalStateException("the ledger is closed");
         }
-        queue.add(row);
+        byte[] record = JournalCodec.encode(row);
+        synchronized (appendLock) {
+            queue.add(new Queued(row, journal.append(record)));
+        }
         return enqueued.incrementAndGet();
+    }
+
+    /** Queues rows found in the journal at start-up, before the writer runs: they are in it already. */
+    void requeue(List<LedgerJournal.Replayed> replayed) {
+        for (LedgerJournal.Replayed row : replayed) {
+            queue.add(new Queued(row.row(), row.end()));
+            enqueued.incrementAndGet();
+        }
     }
 
     int backlog() {
@@ -87,17 +110,21 @@ final class LedgerWriter implements Runnable {
         return committed.get();
     }
 
-    /** Blocks until every row enqueued before this call is committed, or the timeout passes. */
+    /** Commits what is queued now, without waiting out the interval, and blocks until it is or the timeout passes. */
     boolean awaitCommitted(long timeoutMillis) throws InterruptedException {
         long target = enqueued.get();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         synchronized (commitMonitor) {
             while (committed.get() < target) {
+                Thread writer = thread;
+                if (writer != null) {
+                    LockSupport.unpark(writer);
+                }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     return false;
                 }
-                TimeUnit.NANOSECONDS.timedWait(commitMonitor, left);
+                TimeUnit.NANOSECONDS.timedWait(commitMonitor, Math.min(left, TimeUnit.MILLISECONDS.toNanos(10)));
             }
         }
         return true;
@@ -110,45 +137,58 @@ final class LedgerWriter implements Runnable {
 
     @Override
     public void run() {
-        List<Object> batch = new ArrayList<>(MAX_BATCH);
+        thread = Thread.currentThread();
+        List<Queued> batch = new ArrayList<>(MAX_BATCH);
         try (PreparedStatement calls = connection.prepareStatement(INSERT_CALL);
                 PreparedStatement events = connection.prepareStatement(INSERT_EVENT);
-                PreparedStatement states = connection.prepareStatement(UPSERT_STATE)) {
+                PreparedStatement states = connection.prepareStatement(UPSERT_STATE);
+                PreparedStatement applied = connection.prepareStatement(UPDATE_APPLIED)) {
+            Statements statements = new Statements(calls, events, states, applied);
             while (!closing || !queue.isEmpty()) {
-                Object first = queue.take();
+                Queued first = queue.take();
                 if (first == WAKE) {
                     continue;
                 }
                 batch.add(first);
                 if (!closing) {
-                    LockSupport.parkNanos(LINGER_NANOS);
+                    LockSupport.parkNanos(COMMIT_INTERVAL_NANOS);
                 }
                 queue.drainTo(batch, MAX_BATCH - 1);
                 batch.removeIf(row -> row == WAKE);
-                writeUntilCommitted(batch, calls, events, states);
+                writeUntilCommitted(batch, statements);
                 batch.clear();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            log.error("ledger writer interrupted with {} row(s) unwritten", queue.size());
+            log.error("ledger writer interrupted with {} row(s) uncommitted (they stay in the journal)", queue.size());
         } catch (SQLException e) {
-            log.error("ledger writer could not prepare its statements; {} row(s) unwritten", queue.size(), e);
+            log.error("ledger writer could not prepare its statements; {} row(s) uncommitted", queue.size(), e);
         }
     }
 
-    private void writeUntilCommitted(List<Object> batch, PreparedStatement calls, PreparedStatement events,
-            PreparedStatement states) throws InterruptedException {
+    private record Statements(PreparedStatement calls, PreparedStatement events, PreparedStatement states,
+            PreparedStatement applied) {
+    }
+
+    private void writeUntilCommitted(List<Queued> batch, Statements statements) throws InterruptedException {
+        long journalEnd = -1;
+        for (Queued queued : batch) {
+            journalEnd = Math.max(journalEnd, queued.journalEnd());
+        }
         long backoff = 10;
         while (true) {
             try {
                 try {
-                    write(batch, calls, events, states);
+                    write(batch, statements, journalEnd);
                 } catch (SQLException | RuntimeException e) {
                     rollbackQuietly();
                     if (!RejectedRows.causedByRow(e)) {
                         throw e;
                     }
-                    writeRowByRow(batch, calls, events, states);
+                    writeRowByRow(batch, statements, journalEnd);
+                }
+                if (journalEnd >= 0) {
+                    journal.applied(journalEnd);
                 }
                 committed.addAndGet(batch.size());
                 synchronized (commitMonitor) {
@@ -164,38 +204,38 @@ final class LedgerWriter implements Runnable {
         }
     }
 
-    private void write(List<Object> batch, PreparedStatement calls, PreparedStatement events, PreparedStatement states)
-            throws SQLException {
+    private void write(List<Queued> batch, Statements statements, long journalEnd) throws SQLException {
         int pendingCalls = 0;
         int pendingEvents = 0;
-        for (Object row : batch) {
+        for (Queued queued : batch) {
+            Object row = queued.row();
             if (row instanceof CallRow call) {
-                bind(calls, call);
-                calls.addBatch();
+                bind(statements.calls(), call);
+                statements.calls().addBatch();
                 if (++pendingCalls == JDBC_BATCH) {
-                    calls.executeBatch();
+                    statements.calls().executeBatch();
                     pendingCalls = 0;
                 }
             } else if (row instanceof EventRow event) {
-                bind(events, event);
-                events.addBatch();
+                bind(statements.events(), event);
+                statements.events().addBatch();
                 if (++pendingEvents == JDBC_BATCH) {
-                    events.executeBatch();
+                    statements.events().executeBatch();
                     pendingEvents = 0;
                 }
             } else if (row instanceof AgentStateRow state) {
                 // State changes are rare and ordered: written one by one, in queue order.
-                bind(states, state);
-                states.executeUpdate();
+                bind(statements.states(), state);
+                statements.states().executeUpdate();
             }
         }
         if (pendingCalls > 0) {
-            calls.executeBatch();
+            statements.calls().executeBatch();
         }
         if (pendingEvents > 0) {
-            events.executeBatch();
+            statements.events().executeBatch();
         }
-        connection.commit();
+        commit(statements, journalEnd);
     }
 
     /**
@@ -204,22 +244,22 @@ final class LedgerWriter implements Runnable {
      * commit together, and the refused ones are handed to {@link RejectedRows} once they have. A failure
      * that is not the row's (the disk) propagates, and the whole batch is retried.
      */
-    private void writeRowByRow(List<Object> batch, PreparedStatement calls, PreparedStatement events,
-            PreparedStatement states) throws SQLException {
-        calls.clearBatch();
-        events.clearBatch();
+    private void writeRowByRow(List<Queued> batch, Statements statements, long journalEnd) throws SQLException {
+        statements.calls().clearBatch();
+        statements.events().clearBatch();
         List<RejectedRows.Rejection> refused = new ArrayList<>();
-        for (Object row : batch) {
+        for (Queued queued : batch) {
+            Object row = queued.row();
             try {
                 if (row instanceof CallRow call) {
-                    bind(calls, call);
-                    calls.executeUpdate();
+                    bind(statements.calls(), call);
+                    statements.calls().executeUpdate();
                 } else if (row instanceof EventRow event) {
-                    bind(events, event);
-                    events.executeUpdate();
+                    bind(statements.events(), event);
+                    statements.events().executeUpdate();
                 } else if (row instanceof AgentStateRow state) {
-                    bind(states, state);
-                    states.executeUpdate();
+                    bind(statements.states(), state);
+                    statements.states().executeUpdate();
                 }
             } catch (SQLException | RuntimeException e) {
                 if (!RejectedRows.causedByRow(e)) {
@@ -228,8 +268,17 @@ final class LedgerWriter implements Runnable {
                 refused.add(new RejectedRows.Rejection(row, e));
             }
         }
-        connection.commit();
+        commit(statements, journalEnd);
         rejected.record(refused);
+    }
+
+    /** Commits, recording in the same transaction how far the journal is now applied. */
+    private void commit(Statements statements, long journalEnd) throws SQLException {
+        if (journalEnd >= 0) {
+            statements.applied().setLong(1, journalEnd);
+            statements.applied().executeUpdate();
+        }
+        connection.commit();
     }
 
     private static void bind(PreparedStatement statement, CallRow call) throws SQLException {

@@ -1,0 +1,248 @@
+package dev.tollgate.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A crash journal in front of the SQLite ledger: every row is copied into a memory-mapped ring file the
+ * moment it is queued, before the writer commits it. A copy into a shared file mapping is in the kernel's
+ * page cache at once, with no system call, so it survives the process being killed; at the next start the
+ * rows the ledger had not committed yet are replayed from it. That is what lets the writer commit rarely
+ * (each commit costs the writer about 200 µs of CPU under load, whatever it holds, docs/BENCHMARKS.md)
+ * while a {@code kill -9} loses nothing that was queued. A power loss can still lose what the kernel had
+ * not written back, as it can for the WAL under {@code synchronous=NORMAL}.
+ *
+ * <p>Layout: a 4 KiB header (magic, the journal's id, the ring's capacity), then the ring. A record is a
+ * 16-byte header (payload length, CRC-32C of the payload, the record's position) and the payload of
+ * {@link JournalCodec}, padded to 16 bytes. A position counts bytes since the journal was created, and
+ * only grows; the ledger stores, in the same transaction as the rows, the position up to which the
+ * journal is applied ({@code journal_state}), so a replay never inserts a row twice. A record's position
+ * is written last and checked on replay, so a record torn by a crash, or an older lap's bytes, end the
+ * replay. Appends are serialised by the caller (one lock, which also orders the writer's queue).
+ */
+final class LedgerJournal implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(LedgerJournal.class);
+    private static final long MAGIC = 0x31304c4e524a4754L; // "TGJRNL01" little-endian
+    private static final int FILE_HEADER = 4096;
+    private static final int RECORD_HEADER = 16;
+    private static final int PAD = -1;
+    static final int DEFAULT_CAPACITY = 16 << 20;
+
+    /** One row found on replay, and the position just after its record. */
+    record Replayed(Object row, long end) {
+    }
+
+    private final Path file;
+    private final FileChannel channel;
+    private final FileLock lock;
+    private final MappedByteBuffer ring;
+    private final long id;
+    private final int capacity;
+    private final CRC32C crc = new CRC32C();
+    private long next;
+    private volatile long applied;
+    private boolean fullReported;
+
+    private LedgerJournal(Path file, FileChannel channel, FileLock lock, MappedByteBuffer ring, long id, int capacity) {
+        this.file = file;
+        this.channel = channel;
+        this.lock = lock;
+        this.ring = ring;
+        this.id = id;
+        this.capacity = capacity;
+    }
+
+    /** The journal beside {@code ledger}: {@code <ledger>.journal}. */
+    static Path fileFor(Path ledger) {
+        return ledger.resolveSibling(ledger.getFileName() + ".journal");
+    }
+
+    /**
+     * Opens the journal at {@code file}, creating it (with a new id and {@code capacity}) when it is missing
+     * or belongs to another ledger ({@code expectedId} differs; 0 when the ledger has none yet). A journal
+     * set aside that way is renamed, never deleted: its rows can still be read by hand.
+     */
+    static LedgerJournal open(Path file, long expectedId, int capacity) throws IOException {
+        if (Files.exists(file)) {
+            long found = readId(file);
+            if (found != 0 && found == expectedId) {
+                return map(file, 0, 0);
+            }
+            Path aside = file.resolveSibling(file.getFileName() + ".orphaned-" + System.currentTimeMillis());
+            Files.move(file, aside);
+            log.warn("the ledger journal {} does not belong to this ledger (journal id {}, ledger expects {}): set aside as {}",
+                    file, found, expectedId, aside);
+        }
+        long newId = new SecureRandom().nextLong() & Long.MAX_VALUE | 1;
+        return map(file, newId, capacity);
+    }
+
+    private static long readId(Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer header = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+            channel.read(header, 0);
+            return header.position() == 16 && header.getLong(0) == MAGIC ? header.getLong(8) : 0;
+        }
+    }
+
+    /** Maps {@code file}; a {@code newId} other than 0 creates it with that id and capacity. */
+    private static LedgerJournal map(Path file, long newId, int newCapacity) throws IOException {
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        try {
+            FileLock lock;
+            try {
+                lock = channel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                throw new IOException("the ledger journal " + file + " is in use by another Tollgate; one proxy per ledger");
+            }
+            if (newId != 0) {
+                ByteBuffer header = ByteBuffer.allocate(FILE_HEADER).order(ByteOrder.LITTLE_ENDIAN);
+                header.putLong(0, MAGIC).putLong(8, newId).putInt(16, newCapacity);
+                channel.truncate(0);
+                channel.write(header, 0);
+                channel.force(true);
+            }
+            ByteBuffer header = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+            channel.read(header, 0);
+            long id = header.getLong(8);
+            int capacity = header.getInt(16);
+            if (header.getLong(0) != MAGIC || capacity <= 0 || capacity % RECORD_HEADER != 0) {
+                throw new IOException("the ledger journal " + file + " has a damaged header");
+            }
+            MappedByteBuffer ring = channel.map(FileChannel.MapMode.READ_WRITE, FILE_HEADER, capacity);
+            ring.order(ByteOrder.LITTLE_ENDIAN);
+            return new LedgerJournal(file, channel, lock, ring, id, capacity);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    long id() {
+        return id;
+    }
+
+    Path file() {
+        return file;
+    }
+
+    /**
+     * The rows recorded from {@code from} on, in order, and makes the journal append after the last of
+     * them. Stops at the first record that is not there, torn, or from an older lap.
+     */
+    List<Replayed> replay(long from) {
+        List<Replayed> rows = new ArrayList<>();
+        long position = from;
+        while (true) {
+            int offset = (int) (position % capacity);
+            if (ring.getLong(offset + 8) != position) {
+                break;
+            }
+            int length = ring.getInt(offset);
+            if (length == PAD) {
+                position += capacity - offset;
+                continue;
+            }
+            if (length <= 0 || length > capacity - offset - RECORD_HEADER) {
+                break;
+            }
+            byte[] payload = new byte[length];
+            ring.get(offset + RECORD_HEADER, payload);
+            crc.reset();
+            crc.update(payload);
+            if ((int) crc.getValue() != ring.getInt(offset + 4)) {
+                break;
+            }
+            long end = position + align(RECORD_HEADER + length);
+            try {
+                rows.add(new Replayed(JournalCodec.decode(ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN)), end));
+            } catch (IllegalArgumentException e) {
+                log.error("skipped an unreadable record at position {} of the ledger journal {}: {}", position, file, e.getMessage());
+            }
+            position = end;
+        }
+        next = position;
+        applied = from;
+        return rows;
+    }
+
+    /**
+     * Copies a row's {@code payload} into the ring and returns the position after it, or -1 when the ring
+     * has no room (the writer is that far behind, for example on a stalled disk): the row is then only in
+     * memory until committed, as without a journal, and that is logged once per episode. Callers hold the
+     * one append lock.
+     */
+    long append(byte[] payload) {
+        int size = align(RECORD_HEADER + payload.length);
+        long start = next;
+        int offset = (int) (start % capacity);
+        long padTo = offset + size > capacity ? start + (capacity - offset) : start;
+        if (size > capacity / 4 || padTo + size - applied > capacity) {
+            if (!fullReported) {
+                fullReported = true;
+                log.warn("the ledger journal {} is full ({} bytes not yet committed): rows are kept in memory only"
+                        + " until the ledger catches up", file, start - applied);
+            }
+            return -1;
+        }
+        fullReported = false;
+        if (padTo != start) {
+            ring.putInt(offset, PAD);
+            ring.putLong(offset + 8, start);
+            start = padTo;
+            offset = 0;
+        }
+        ring.put(offset + RECORD_HEADER, payload);
+        crc.reset();
+        crc.update(payload);
+        ring.putInt(offset + 4, (int) crc.getValue());
+        ring.putInt(offset, payload.length);
+        ring.putLong(offset + 8, start);
+        next = start + size;
+        return next;
+    }
+
+    /** Every record before {@code position} is committed to the ledger: its space may be reused. */
+    void applied(long position) {
+        if (position > applied) {
+            applied = position;
+        }
+    }
+
+    private static int align(int size) {
+        return (size + RECORD_HEADER - 1) & -RECORD_HEADER;
+    }
+
+    /** Releases the file (and the lock on it); safe to call twice. */
+    @Override
+    public void close() {
+        if (!channel.isOpen()) {
+            return;
+        }
+        try {
+            lock.release();
+            channel.close();
+        } catch (IOException e) {
+            log.warn("closing the ledger journal {}: {}", file, e.getMessage());
+        }
+    }
+}
