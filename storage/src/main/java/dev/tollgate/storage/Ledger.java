@@ -143,6 +143,11 @@ public final class Ledger implements AutoCloseable {
         return path;
     }
 
+    /** The crash journal beside the ledger at {@code ledger}: {@code <ledger>.journal} (see {@link LedgerJournal}). */
+    public static Path journalFile(Path ledger) {
+        return LedgerJournal.fileFor(ledger);
+    }
+
     /** Where rows the database refused are set aside, one JSON line each: {@code <ledger>.rejected.jsonl}. */
     public static Path rejectedFile(Path ledger) {
         return ledger.resolveSibling(ledger.getFileName() + ".rejected.jsonl");

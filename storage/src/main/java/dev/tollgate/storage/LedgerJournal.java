@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * while a {@code kill -9} loses nothing that was queued. A power loss can still lose what the kernel had
  * not written back, as it can for the WAL under {@code synchronous=NORMAL}.
  *
- * <p>Layout: a 4 KiB header (magic, the journal's id, the ring's capacity), then the ring. A record is a
+ * <p>Layout: a 4 KiB header (magic, the journal's id, the ring's capacity, whether it was closed with
+ * every record committed), then the ring. A record is a
  * 16-byte header (payload length, CRC-32C of the payload, the record's position) and the payload of
  * {@link JournalCodec}, padded to 16 bytes. A position counts bytes since the journal was created, and
  * only grows; the ledger stores, in the same transaction as the rows, the position up to which the
@@ -39,6 +40,9 @@ final class LedgerJournal implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LedgerJournal.class);
     private static final long MAGIC = 0x31304c4e524a4754L; // "TGJRNL01" little-endian
     private static final int FILE_HEADER = 4096;
+    /** Header offset of a flag: 1 when the journal was closed with every record committed, 0 while in use. */
+    private static final int CLOSED_CLEANLY = 24;
+    private static final int HEADER_FIELDS = 32;
     private static final int RECORD_HEADER = 16;
     private static final int PAD = -1;
     static final int DEFAULT_CAPACITY = 16 << 20;
@@ -79,25 +83,33 @@ final class LedgerJournal implements AutoCloseable {
      */
     static LedgerJournal open(Path file, long expectedId, int capacity) throws IOException {
         if (Files.exists(file)) {
-            long found = readId(file);
+            ByteBuffer header = readHeader(file);
+            long found = header.getLong(8);
             if (found != 0 && found == expectedId) {
                 return map(file, 0, 0);
             }
-            Path aside = file.resolveSibling(file.getFileName() + ".orphaned-" + System.currentTimeMillis());
-            Files.move(file, aside);
-            log.warn("the ledger journal {} does not belong to this ledger (journal id {}, ledger expects {}): set aside as {}",
-                    file, found, expectedId, aside);
+            if (header.getLong(CLOSED_CLEANLY) == 1) {
+                // Its ledger committed every row before it closed (then was deleted or replaced): nothing to keep.
+                log.info("the ledger journal {} was left by another ledger, which committed all of it: replaced", file);
+            } else {
+                Path aside = file.resolveSibling(file.getFileName() + ".orphaned-" + System.currentTimeMillis());
+                Files.move(file, aside);
+                log.warn("the ledger journal {} does not belong to this ledger (journal id {}, ledger expects {}) and may"
+                        + " hold rows it never committed: set aside as {}", file, found, expectedId, aside);
+            }
         }
         long newId = new SecureRandom().nextLong() & Long.MAX_VALUE | 1;
         return map(file, newId, capacity);
     }
 
-    private static long readId(Path file) throws IOException {
+    /** The file's header, all zeros where it is not a journal's. */
+    private static ByteBuffer readHeader(Path file) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(HEADER_FIELDS).order(ByteOrder.LITTLE_ENDIAN);
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer header = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
             channel.read(header, 0);
-            return header.position() == 16 && header.getLong(0) == MAGIC ? header.getLong(8) : 0;
         }
+        return header.position() == HEADER_FIELDS && header.getLong(0) == MAGIC
+                ? header : ByteBuffer.allocate(HEADER_FIELDS).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Maps {@code file}; a {@code newId} other than 0 creates it with that id and capacity. */
@@ -123,6 +135,7 @@ final class LedgerJournal implements AutoCloseable {
             }
             ByteBuffer header = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
             channel.read(header, 0);
+            writeClosedCleanly(channel, 0);
             long id = header.getLong(8);
             int capacity = header.getInt(16);
             if (header.getLong(0) != MAGIC || capacity <= 0 || capacity % RECORD_HEADER != 0) {
@@ -228,6 +241,10 @@ final class LedgerJournal implements AutoCloseable {
         }
     }
 
+    private static void writeClosedCleanly(FileChannel channel, long flag) throws IOException {
+        channel.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, flag), CLOSED_CLEANLY);
+    }
+
     private static int align(int size) {
         return (size + RECORD_HEADER - 1) & -RECORD_HEADER;
     }
@@ -239,6 +256,9 @@ final class LedgerJournal implements AutoCloseable {
             return;
         }
         try {
+            if (next == applied) {
+                writeClosedCleanly(channel, 1);
+            }
             lock.release();
             channel.close();
         } catch (IOException e) {

@@ -172,6 +172,24 @@ class LedgerJournalTest {
     }
 
     @Test
+    void aJournalLeftFullyCommittedByADeletedLedgerIsSimplyReplaced() throws Exception {
+        Path file = dir.resolve("fresh.db");
+        try (Ledger ledger = Ledger.open(file)) {
+            ledger.append(call(1, "a", 1));
+        }
+        for (String suffix : List.of("", "-wal", "-shm")) {
+            Files.deleteIfExists(dir.resolve("fresh.db" + suffix));
+        }
+        try (Ledger ledger = Ledger.open(file)) {
+            ledger.append(call(2, "b", 2));
+        }
+        assertThat(count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(2);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(name -> name.contains("orphaned"));
+        }
+    }
+
+    @Test
     void aSecondLedgerOnTheSameFileIsRefusedWhileTheFirstIsOpen() throws Exception {
         Path file = dir.resolve("busy.db");
         try (Ledger first = Ledger.open(file)) {

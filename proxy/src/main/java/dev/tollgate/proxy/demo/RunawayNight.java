@@ -6,6 +6,7 @@ import dev.tollgate.config.ConfigLoader;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.proxy.mock.MockUpstreamServer;
 import dev.tollgate.proxy.server.TollgateServer;
+import dev.tollgate.storage.Ledger;
 import dev.tollgate.storage.LedgerReports;
 import dev.tollgate.storage.ReportFormat;
 import dev.tollgate.storage.ReportQuery;
@@ -61,6 +62,7 @@ public final class RunawayNight {
         Files.deleteIfExists(ledger);
         Files.deleteIfExists(Path.of(ledger + "-wal"));
         Files.deleteIfExists(Path.of(ledger + "-shm"));
+        Files.deleteIfExists(Ledger.journalFile(ledger));
         Path prices = Files.createTempFile("tollgate-demo-prices", ".yaml");
         // Scaled: gpt-4o-mini's real price is $0.15 / $0.60 per million tokens.
         Files.writeString(prices, "models:\n  gpt-4o-mini: { input: 150.00, cached_input: 75.00, output: 600.00 }\n");
