@@ -95,8 +95,11 @@ public final class Ledger implements AutoCloseable {
             }
             connection.setAutoCommit(false);
             Ledger ledger = new Ledger(path, connection, journal, replayed);
-            if (!replayed.isEmpty()) {
-                ledger.awaitReplayed();
+            if (!replayed.isEmpty() && !ledger.awaitReplayed()) {
+                ledger.close();
+                throw new IOException("the " + replayed.size() + " row(s) replayed from " + journal.file()
+                        + " could not be committed within 30 s (is the ledger locked or the disk full?); they stay"
+                        + " in the journal for the next start");
             }
             return ledger;
         } catch (SQLException | IOException | RuntimeException e) {
@@ -108,14 +111,16 @@ public final class Ledger implements AutoCloseable {
         }
     }
 
-    /** Commits the replayed rows before anyone reads the ledger: budgets are rebuilt from it right after. */
-    private void awaitReplayed() {
+    /**
+     * Commits the replayed rows before anyone reads the ledger: budgets are rebuilt from it right after,
+     * and must not start without spend the journal holds.
+     */
+    private boolean awaitReplayed() {
         try {
-            if (!flush(30, TimeUnit.SECONDS)) {
-                log.error("ledger {}: the rows replayed from its journal are not committed after 30 s", path);
-            }
+            return flush(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return false;
         }
     }
 

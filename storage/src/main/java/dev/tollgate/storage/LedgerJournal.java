@@ -45,7 +45,7 @@ final class LedgerJournal implements AutoCloseable {
     private static final int HEADER_FIELDS = 32;
     private static final int RECORD_HEADER = 16;
     private static final int PAD = -1;
-    static final int DEFAULT_CAPACITY = 16 << 20;
+    static final int DEFAULT_CAPACITY = 8 << 20;
 
     /** One row found on replay, and the position just after its record. */
     record Replayed(Object row, long end) {
@@ -127,11 +127,7 @@ final class LedgerJournal implements AutoCloseable {
                 throw new IOException("the ledger journal " + file + " is in use by another Tollgate; one proxy per ledger");
             }
             if (newId != 0) {
-                ByteBuffer header = ByteBuffer.allocate(FILE_HEADER).order(ByteOrder.LITTLE_ENDIAN);
-                header.putLong(0, MAGIC).putLong(8, newId).putInt(16, newCapacity);
-                channel.truncate(0);
-                channel.write(header, 0);
-                channel.force(true);
+                create(channel, newId, newCapacity);
             }
             ByteBuffer header = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
             channel.read(header, 0);
@@ -217,19 +213,28 @@ final class LedgerJournal implements AutoCloseable {
             }
             return -1;
         }
-        fullReported = false;
-        if (padTo != start) {
-            ring.putInt(offset, PAD);
-            ring.putLong(offset + 8, start);
-            start = padTo;
-            offset = 0;
+        if (fullReported && start - applied < capacity / 2) {
+            fullReported = false;
+            log.info("the ledger journal {} has room again", file);
         }
-        ring.put(offset + RECORD_HEADER, payload);
-        crc.reset();
-        crc.update(payload);
-        ring.putInt(offset + 4, (int) crc.getValue());
-        ring.putInt(offset, payload.length);
-        ring.putLong(offset + 8, start);
+        try {
+            if (padTo != start) {
+                ring.putInt(offset, PAD);
+                ring.putLong(offset + 8, start);
+                start = padTo;
+                offset = 0;
+            }
+            ring.put(offset + RECORD_HEADER, payload);
+            crc.reset();
+            crc.update(payload);
+            ring.putInt(offset + 4, (int) crc.getValue());
+            ring.putInt(offset, payload.length);
+            ring.putLong(offset + 8, start);
+        } catch (InternalError e) {
+            // The JVM's report of a fault in the mapping (an I/O error under it): this row stays in memory only.
+            log.error("the ledger journal {} could not be written: {}", file, e.toString());
+            return -1;
+        }
         next = start + size;
         return next;
     }
@@ -239,6 +244,26 @@ final class LedgerJournal implements AutoCloseable {
         if (position > applied) {
             applied = position;
         }
+    }
+
+    /**
+     * Writes the header and the whole ring as zeros, then forces them: a ring left sparse would take its
+     * disk blocks on the first lap, from writes into the mapping, where a full disk is a SIGBUS on the
+     * event loop instead of an error at start-up.
+     */
+    private static void create(FileChannel channel, long id, int capacity) throws IOException {
+        channel.truncate(0);
+        ByteBuffer header = ByteBuffer.allocate(FILE_HEADER).order(ByteOrder.LITTLE_ENDIAN);
+        header.putLong(0, MAGIC).putLong(8, id).putInt(16, capacity);
+        channel.write(header, 0);
+        ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
+        for (long at = FILE_HEADER; at < FILE_HEADER + (long) capacity; at += zeros.capacity()) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), FILE_HEADER + (long) capacity - at));
+            while (zeros.hasRemaining()) {
+                channel.write(zeros, at + zeros.position());
+            }
+        }
+        channel.force(true);
     }
 
     private static void writeClosedCleanly(FileChannel channel, long flag) throws IOException {
@@ -260,9 +285,14 @@ final class LedgerJournal implements AutoCloseable {
                 writeClosedCleanly(channel, 1);
             }
             lock.release();
-            channel.close();
         } catch (IOException e) {
             log.warn("closing the ledger journal {}: {}", file, e.getMessage());
+        } finally {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                log.warn("closing the ledger journal {}: {}", file, e.getMessage());
+            }
         }
     }
 }

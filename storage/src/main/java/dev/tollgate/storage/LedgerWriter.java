@@ -80,14 +80,15 @@ final class LedgerWriter implements Runnable {
 
     /** Queues a row ({@link CallRow}, {@link EventRow} or {@link AgentStateRow}); never blocks. */
     long enqueue(Object row) {
-        if (closing) {
-            throw new IllegalStateException("the ledger is closed");
-        }
         byte[] record = JournalCodec.encode(row);
         synchronized (appendLock) {
+            // Under the lock, like beginClose: a row either precedes the close in the queue or is refused.
+            if (closing) {
+                throw new IllegalStateException("the ledger is closed");
+            }
             queue.add(new Queued(row, journal.append(record)));
+            return enqueued.incrementAndGet();
         }
-        return enqueued.incrementAndGet();
     }
 
     /** Queues rows found in the journal at start-up, before the writer runs: they are in it already. */
@@ -131,19 +132,17 @@ final class LedgerWriter implements Runnable {
     }
 
     void beginClose() {
-        closing = true;
-        queue.add(WAKE);
+        synchronized (appendLock) {
+            closing = true;
+            queue.add(WAKE);
+        }
     }
 
     @Override
     public void run() {
         thread = Thread.currentThread();
         List<Queued> batch = new ArrayList<>(MAX_BATCH);
-        try (PreparedStatement calls = connection.prepareStatement(INSERT_CALL);
-                PreparedStatement events = connection.prepareStatement(INSERT_EVENT);
-                PreparedStatement states = connection.prepareStatement(UPSERT_STATE);
-                PreparedStatement applied = connection.prepareStatement(UPDATE_APPLIED)) {
-            Statements statements = new Statements(calls, events, states, applied);
+        try {
             while (!closing || !queue.isEmpty()) {
                 Queued first = queue.take();
                 if (first == WAKE) {
@@ -155,56 +154,111 @@ final class LedgerWriter implements Runnable {
                 }
                 queue.drainTo(batch, MAX_BATCH - 1);
                 batch.removeIf(row -> row == WAKE);
-                writeUntilCommitted(batch, statements);
+                writeUntilCommitted(batch);
                 batch.clear();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             log.error("ledger writer interrupted with {} row(s) uncommitted (they stay in the journal)", queue.size());
-        } catch (SQLException e) {
-            log.error("ledger writer could not prepare its statements; {} row(s) uncommitted", queue.size(), e);
+        } finally {
+            closeStatements();
         }
     }
 
+    /** The writer's prepared statements, prepared again after any failure that was not a row's. */
     private record Statements(PreparedStatement calls, PreparedStatement events, PreparedStatement states,
             PreparedStatement applied) {
+
+        static Statements prepare(Connection connection) throws SQLException {
+            List<PreparedStatement> prepared = new ArrayList<>(4);
+            try {
+                for (String sql : List.of(INSERT_CALL, INSERT_EVENT, UPSERT_STATE, UPDATE_APPLIED)) {
+                    prepared.add(connection.prepareStatement(sql));
+                }
+            } catch (SQLException e) {
+                closeQuietly(prepared);
+                throw e;
+            }
+            return new Statements(prepared.get(0), prepared.get(1), prepared.get(2), prepared.get(3));
+        }
+
+        void close() {
+            closeQuietly(List.of(calls, events, states, applied));
+        }
+
+        private static void closeQuietly(List<PreparedStatement> statements) {
+            for (PreparedStatement statement : statements) {
+                try {
+                    statement.close();
+                } catch (SQLException ignored) {
+                    // Being replaced or the writer is stopping: nothing to do with it either way.
+                }
+            }
+        }
     }
 
-    private void writeUntilCommitted(List<Queued> batch, Statements statements) throws InterruptedException {
+    /** Only the writer thread touches it; null until prepared, and after a failure that was not a row's. */
+    private Statements statements;
+
+    private Statements statements() throws SQLException {
+        if (statements == null) {
+            statements = Statements.prepare(connection);
+        }
+        return statements;
+    }
+
+    private void closeStatements() {
+        if (statements != null) {
+            statements.close();
+            statements = null;
+        }
+    }
+
+    private void writeUntilCommitted(List<Queued> batch) throws InterruptedException {
         long journalEnd = -1;
         for (Queued queued : batch) {
             journalEnd = Math.max(journalEnd, queued.journalEnd());
         }
+        List<RejectedRows.Rejection> refused = List.of();
         long backoff = 10;
         while (true) {
             try {
                 try {
-                    write(batch, statements, journalEnd);
+                    write(batch, statements(), journalEnd);
                 } catch (SQLException | RuntimeException e) {
                     rollbackQuietly();
                     if (!RejectedRows.causedByRow(e)) {
                         throw e;
                     }
-                    writeRowByRow(batch, statements, journalEnd);
+                    refused = writeRowByRow(batch, statements(), journalEnd);
                 }
-                if (journalEnd >= 0) {
-                    journal.applied(journalEnd);
-                }
-                committed.addAndGet(batch.size());
-                synchronized (commitMonitor) {
-                    commitMonitor.notifyAll();
-                }
-                return;
+                break;
             } catch (SQLException | RuntimeException e) {
                 rollbackQuietly();
+                // A statement whose re-preparation failed (a schema change, an I/O error) stays unusable
+                // ("statement is not executing") even once the database is well again.
+                closeStatements();
                 log.error("ledger commit of {} row(s) failed, retrying in {} ms: {}", batch.size(), backoff, e.getMessage());
                 Thread.sleep(backoff);
                 backoff = Math.min(backoff * 2, 2_000);
             }
         }
+        // Committed: nothing below may send the batch round again.
+        rejected.record(refused);
+        if (journalEnd >= 0) {
+            journal.applied(journalEnd);
+        }
+        committed.addAndGet(batch.size());
+        synchronized (commitMonitor) {
+            commitMonitor.notifyAll();
+        }
     }
 
     private void write(List<Queued> batch, Statements statements, long journalEnd) throws SQLException {
+        // A failed attempt can leave rows bound in a JDBC batch that never ran (sqlite-jdbc clears only the
+        // batch that failed); added again, they would be inserted twice.
+        statements.calls().clearBatch();
+        statements.events().clearBatch();
         int pendingCalls = 0;
         int pendingEvents = 0;
         for (Queued queued : batch) {
@@ -241,10 +295,11 @@ final class LedgerWriter implements Runnable {
     /**
      * The slow path after a batch failed on a row's values: every row is inserted on its own within one
      * transaction. SQLite undoes only the statement that breaks a constraint, so the good rows stay and
-     * commit together, and the refused ones are handed to {@link RejectedRows} once they have. A failure
+     * commit together, and the refused ones are returned, for {@link RejectedRows} once they have. A failure
      * that is not the row's (the disk) propagates, and the whole batch is retried.
      */
-    private void writeRowByRow(List<Queued> batch, Statements statements, long journalEnd) throws SQLException {
+    private List<RejectedRows.Rejection> writeRowByRow(List<Queued> batch, Statements statements, long journalEnd)
+            throws SQLException {
         statements.calls().clearBatch();
         statements.events().clearBatch();
         List<RejectedRows.Rejection> refused = new ArrayList<>();
@@ -269,7 +324,7 @@ final class LedgerWriter implements Runnable {
             }
         }
         commit(statements, journalEnd);
-        rejected.record(refused);
+        return refused;
     }
 
     /** Commits, recording in the same transaction how far the journal is now applied. */

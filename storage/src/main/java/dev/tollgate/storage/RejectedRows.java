@@ -31,7 +31,11 @@ final class RejectedRows {
     private static final Logger log = LoggerFactory.getLogger(RejectedRows.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** SQLite primary result codes that a row's own values cause: TOOBIG, CONSTRAINT, MISMATCH, RANGE. */
+    /**
+     * SQLite primary result codes that a row's own values cause: TOOBIG, CONSTRAINT, MISMATCH, and RANGE
+     * (a bind out of range: a bug, but one no retry can fix, so its rows are kept here rather than
+     * stalling the ledger behind them).
+     */
     private static final int SQLITE_TOOBIG = 18;
     private static final int SQLITE_CONSTRAINT = 19;
     private static final int SQLITE_MISMATCH = 20;
@@ -68,11 +72,19 @@ final class RejectedRows {
         return false;
     }
 
-    /** Logs and appends {@code rejections}, after the rows around them were committed. */
+    /** Logs and appends {@code rejections}, after the rows around them were committed; never throws. */
     void record(List<Rejection> rejections) {
         if (rejections.isEmpty()) {
             return;
         }
+        try {
+            write(rejections);
+        } catch (RuntimeException e) {
+            log.error("could not record {} rejected ledger row(s): {}", rejections.size(), e.toString());
+        }
+    }
+
+    private void write(List<Rejection> rejections) {
         count.addAndGet(rejections.size());
         StringBuilder lines = new StringBuilder();
         for (Rejection rejection : rejections) {

@@ -191,6 +191,29 @@ class LedgerTest {
         assertThat(json.readTree(lines.get(2)).get("table").asText()).isEqualTo("events");
     }
 
+    @Test
+    void aBatchRetriedAfterAFailureOfTheDatabaseIsWrittenOnceNotOncePerAttempt() throws Exception {
+        Path file = dir.resolve("retry.db");
+        try (Ledger ledger = Ledger.open(file);
+                Connection other = DriverManager.getConnection("jdbc:sqlite:" + file);
+                Statement ddl = other.createStatement()) {
+            // Not the rows' fault: every write to agent_state fails until the trigger goes (SQLITE_ERROR).
+            ddl.execute("CREATE TRIGGER broken BEFORE INSERT ON agent_state BEGIN SELECT json('not json'); END");
+            for (int i = 0; i < 5; i++) {
+                ledger.append(call(1_000 + i, "a", "i" + i, null, 1));          // bound into a JDBC batch first
+            }
+            ledger.append(new AgentStateRow("a", true, "runaway", 2_000));      // then fails the transaction
+            assertThat(ledger.flush(300, TimeUnit.MILLISECONDS)).as("the database refuses for now").isFalse();
+            Thread.sleep(100);                                                   // a few attempts with backoff
+
+            ddl.execute("DROP TRIGGER broken");
+            assertThat(ledger.flush(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(ledger.rejected()).as("a failure of the database rejects no row").isZero();
+        }
+        assertThat(count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(5);
+        assertThat(count(file, "SELECT paused FROM agent_state WHERE agent = 'a'")).isEqualTo(1);
+    }
+
     private static java.util.Properties noWaiting() {
         java.util.Properties properties = new java.util.Properties();
         properties.setProperty("busy_timeout", "0");

@@ -128,11 +128,14 @@ class CrashDurabilityTest {
                 check.next();
                 assertThat(check.getString(1)).isEqualTo("ok");
             }
+            long rows = 0;
             try (ResultSet rs = s.executeQuery("SELECT intent FROM calls")) {
                 while (rs.next()) {
                     intents.add(rs.getString(1));
+                    rows++;
                 }
             }
+            assertThat(rows).as("every call is one row: none inserted twice (each has its own intent)").isEqualTo(intents.size());
         }
         return intents;
     }
