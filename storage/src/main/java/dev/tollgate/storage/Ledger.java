@@ -124,6 +124,16 @@ public final class Ledger implements AutoCloseable {
         }
     }
 
+    /** Waits for the writer thread; false if this thread was interrupted meanwhile. */
+    private boolean join(long millis) {
+        try {
+            writerThread.join(millis);
+            return true;
+        } catch (InterruptedException e) {
+            return false;
+        }
+    }
+
     /** The journal id and applied position the ledger recorded, {0, 0} when it has none yet. */
     private static long[] journalState(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement();
@@ -279,15 +289,15 @@ public final class Ledger implements AutoCloseable {
     @Override
     public void close() {
         writer.beginClose();
-        try {
-            writerThread.join(TimeUnit.SECONDS.toMillis(30));
-            if (writerThread.isAlive()) {
-                log.error("the ledger writer did not finish within 30 s; {} row(s) are left in the journal {} for the"
-                        + " next start", writer.backlog(), journal.file());
-                writerThread.interrupt();
-                writerThread.join(TimeUnit.SECONDS.toMillis(5));
-            }
-        } catch (InterruptedException e) {
+        boolean interrupted = !join(TimeUnit.SECONDS.toMillis(30));
+        if (writerThread.isAlive()) {
+            // Stopped, never left running: its connection and journal are closed below.
+            log.error("the ledger writer did not finish{}; {} row(s) are left in the journal {} for the next start",
+                    interrupted ? " (the closing thread was interrupted)" : " within 30 s", writer.backlog(), journal.file());
+            writerThread.interrupt();
+            interrupted |= !join(TimeUnit.SECONDS.toMillis(5));
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
         journal.close();

@@ -61,6 +61,7 @@ final class LedgerJournal implements AutoCloseable {
     private long next;
     private volatile long applied;
     private boolean fullReported;
+    private boolean faultReported;
 
     private LedgerJournal(Path file, FileChannel channel, FileLock lock, MappedByteBuffer ring, long id, int capacity) {
         this.file = file;
@@ -88,7 +89,10 @@ final class LedgerJournal implements AutoCloseable {
             if (found != 0 && found == expectedId) {
                 return map(file, 0, 0);
             }
-            if (header.getLong(CLOSED_CLEANLY) == 1) {
+            if (found == 0) {
+                // Not a journal (a creation cut short, say by a full disk): it cannot hold rows.
+                log.info("{} is not a ledger journal: replaced", file);
+            } else if (header.getLong(CLOSED_CLEANLY) == 1) {
                 // Its ledger committed every row before it closed (then was deleted or replaced): nothing to keep.
                 log.info("the ledger journal {} was left by another ledger, which committed all of it: replaced", file);
             } else {
@@ -127,7 +131,12 @@ final class LedgerJournal implements AutoCloseable {
                 throw new IOException("the ledger journal " + file + " is in use by another Tollgate; one proxy per ledger");
             }
             if (newId != 0) {
-                create(channel, newId, newCapacity);
+                try {
+                    create(channel, newId, newCapacity);
+                } catch (IOException | RuntimeException e) {
+                    Files.deleteIfExists(file);                     // ours (locked): a half-made journal holds nothing
+                    throw e;
+                }
             }
             ByteBuffer header = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
             channel.read(header, 0);
@@ -231,12 +240,24 @@ final class LedgerJournal implements AutoCloseable {
             ring.putInt(offset, payload.length);
             ring.putLong(offset + 8, start);
         } catch (InternalError e) {
-            // The JVM's report of a fault in the mapping (an I/O error under it): this row stays in memory only.
-            log.error("the ledger journal {} could not be written: {}", file, e.toString());
-            return -1;
+            return failed(e);
         }
+        faultReported = false;
         next = start + size;
         return next;
+    }
+
+    /**
+     * A fault in the mapping (the JVM's report of an I/O error under it, a full copy-on-write disk): the
+     * row stays in memory only; logged once until an append succeeds again. Returns -1, for "not journaled".
+     */
+    long failed(InternalError fault) {
+        if (!faultReported) {
+            faultReported = true;
+            log.error("the ledger journal {} could not be written, rows are kept in memory only until it can: {}", file,
+                    fault.toString());
+        }
+        return -1;
     }
 
     /** Every record before {@code position} is committed to the ledger: its space may be reused. */
@@ -253,17 +274,23 @@ final class LedgerJournal implements AutoCloseable {
      */
     private static void create(FileChannel channel, long id, int capacity) throws IOException {
         channel.truncate(0);
-        ByteBuffer header = ByteBuffer.allocate(FILE_HEADER).order(ByteOrder.LITTLE_ENDIAN);
-        header.putLong(0, MAGIC).putLong(8, id).putInt(16, capacity);
-        channel.write(header, 0);
-        ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
+        writeFully(channel, ByteBuffer.allocate(FILE_HEADER), 0);     // no magic yet: not a journal until filled
+        ByteBuffer zeros = ByteBuffer.allocate(64 << 10);
         for (long at = FILE_HEADER; at < FILE_HEADER + (long) capacity; at += zeros.capacity()) {
             zeros.clear().limit((int) Math.min(zeros.capacity(), FILE_HEADER + (long) capacity - at));
-            while (zeros.hasRemaining()) {
-                channel.write(zeros, at + zeros.position());
-            }
+            writeFully(channel, zeros, at);
         }
         channel.force(true);
+        ByteBuffer header = ByteBuffer.allocate(FILE_HEADER).order(ByteOrder.LITTLE_ENDIAN);
+        header.putLong(0, MAGIC).putLong(8, id).putInt(16, capacity);
+        writeFully(channel, header, 0);
+        channel.force(true);
+    }
+
+    private static void writeFully(FileChannel channel, ByteBuffer bytes, long at) throws IOException {
+        while (bytes.hasRemaining()) {
+            channel.write(bytes, at + bytes.position());
+        }
     }
 
     private static void writeClosedCleanly(FileChannel channel, long flag) throws IOException {

@@ -86,7 +86,14 @@ final class LedgerWriter implements Runnable {
             if (closing) {
                 throw new IllegalStateException("the ledger is closed");
             }
-            queue.add(new Queued(row, journal.append(record)));
+            long journalEnd;
+            try {
+                journalEnd = journal.append(record);
+            } catch (InternalError e) {
+                // A fault in the mapping reported late by compiled code (LedgerJournal.append catches the rest).
+                journalEnd = journal.failed(e);
+            }
+            queue.add(new Queued(row, journalEnd));
             return enqueued.incrementAndGet();
         }
     }
@@ -160,6 +167,10 @@ final class LedgerWriter implements Runnable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             log.error("ledger writer interrupted with {} row(s) uncommitted (they stay in the journal)", queue.size());
+        } catch (Throwable e) {
+            // Never silently: the backlog would only grow, and admission slows once it is large.
+            log.error("ledger writer stopped by an unexpected error with {} row(s) uncommitted (they stay in the"
+                    + " journal for the next start)", queue.size(), e);
         } finally {
             closeStatements();
         }
@@ -175,7 +186,7 @@ final class LedgerWriter implements Runnable {
                 for (String sql : List.of(INSERT_CALL, INSERT_EVENT, UPSERT_STATE, UPDATE_APPLIED)) {
                     prepared.add(connection.prepareStatement(sql));
                 }
-            } catch (SQLException e) {
+            } catch (SQLException | RuntimeException e) {
                 closeQuietly(prepared);
                 throw e;
             }
@@ -208,9 +219,10 @@ final class LedgerWriter implements Runnable {
     }
 
     private void closeStatements() {
-        if (statements != null) {
-            statements.close();
-            statements = null;
+        Statements closing = statements;
+        statements = null;
+        if (closing != null) {
+            closing.close();
         }
     }
 

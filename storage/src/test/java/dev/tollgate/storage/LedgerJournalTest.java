@@ -190,6 +190,20 @@ class LedgerJournalTest {
     }
 
     @Test
+    void aFileThatIsNotAJournalIsReplacedNotSetAside() throws Exception {
+        Path file = dir.resolve("cut.db");
+        Files.write(LedgerJournal.fileFor(file), new byte[100]);   // a creation cut short before its header
+        try (Ledger ledger = Ledger.open(file)) {
+            ledger.append(call(1, "a", 1));
+        }
+        assertThat(count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(1);
+        assertThat(Files.size(LedgerJournal.fileFor(file))).isEqualTo(4096 + LedgerJournal.DEFAULT_CAPACITY);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(name -> name.contains("orphaned"));
+        }
+    }
+
+    @Test
     void aSecondLedgerOnTheSameFileIsRefusedWhileTheFirstIsOpen() throws Exception {
         Path file = dir.resolve("busy.db");
         try (Ledger first = Ledger.open(file)) {
