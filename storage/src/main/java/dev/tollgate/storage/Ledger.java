@@ -80,8 +80,9 @@ public final class Ledger implements AutoCloseable {
             }
             long[] state = journalState(connection);
             journal = LedgerJournal.open(LedgerJournal.fileFor(path), state[0], journalCapacity);
-            long applied = journal.id() == state[0] ? state[1] : 0;
-            if (journal.id() != state[0]) {
+            boolean recorded = journal.id() == state[0];
+            long applied = recorded ? state[1] : 0;
+            if (!recorded) {
                 try (PreparedStatement statement = connection.prepareStatement(
                         "INSERT OR REPLACE INTO journal_state (id, journal_id, applied) VALUES (1, ?, 0)")) {
                     statement.setLong(1, journal.id());

@@ -193,6 +193,32 @@ final class LedgerWriter implements Runnable {
             return new Statements(prepared.get(0), prepared.get(1), prepared.get(2), prepared.get(3));
         }
 
+        /** The statement that writes {@code row}, with the row's values bound to it. */
+        PreparedStatement bound(Object row) throws SQLException {
+            if (row instanceof CallRow call) {
+                bind(calls, call);
+                return calls;
+            }
+            if (row instanceof EventRow event) {
+                bind(events, event);
+                return events;
+            }
+            if (row instanceof AgentStateRow state) {
+                bind(states, state);
+                return states;
+            }
+            throw new IllegalArgumentException("not a ledger row: " + row);
+        }
+
+        /**
+         * Drops rows bound by a failed attempt that never ran (sqlite-jdbc clears only the batch that
+         * failed): added again, they would be inserted twice.
+         */
+        void clearBatches() throws SQLException {
+            calls.clearBatch();
+            events.clearBatch();
+        }
+
         void close() {
             closeQuietly(List.of(calls, events, states, applied));
         }
@@ -267,32 +293,26 @@ final class LedgerWriter implements Runnable {
     }
 
     private void write(List<Queued> batch, Statements statements, long journalEnd) throws SQLException {
-        // A failed attempt can leave rows bound in a JDBC batch that never ran (sqlite-jdbc clears only the
-        // batch that failed); added again, they would be inserted twice.
-        statements.calls().clearBatch();
-        statements.events().clearBatch();
+        statements.clearBatches();
         int pendingCalls = 0;
         int pendingEvents = 0;
         for (Queued queued : batch) {
-            Object row = queued.row();
-            if (row instanceof CallRow call) {
-                bind(statements.calls(), call);
-                statements.calls().addBatch();
+            PreparedStatement statement = statements.bound(queued.row());
+            if (statement == statements.calls()) {
+                statement.addBatch();
                 if (++pendingCalls == JDBC_BATCH) {
-                    statements.calls().executeBatch();
+                    statement.executeBatch();
                     pendingCalls = 0;
                 }
-            } else if (row instanceof EventRow event) {
-                bind(statements.events(), event);
-                statements.events().addBatch();
+            } else if (statement == statements.events()) {
+                statement.addBatch();
                 if (++pendingEvents == JDBC_BATCH) {
-                    statements.events().executeBatch();
+                    statement.executeBatch();
                     pendingEvents = 0;
                 }
-            } else if (row instanceof AgentStateRow state) {
+            } else {
                 // State changes are rare and ordered: written one by one, in queue order.
-                bind(statements.states(), state);
-                statements.states().executeUpdate();
+                statement.executeUpdate();
             }
         }
         if (pendingCalls > 0) {
@@ -312,27 +332,16 @@ final class LedgerWriter implements Runnable {
      */
     private List<RejectedRows.Rejection> writeRowByRow(List<Queued> batch, Statements statements, long journalEnd)
             throws SQLException {
-        statements.calls().clearBatch();
-        statements.events().clearBatch();
+        statements.clearBatches();
         List<RejectedRows.Rejection> refused = new ArrayList<>();
         for (Queued queued : batch) {
-            Object row = queued.row();
             try {
-                if (row instanceof CallRow call) {
-                    bind(statements.calls(), call);
-                    statements.calls().executeUpdate();
-                } else if (row instanceof EventRow event) {
-                    bind(statements.events(), event);
-                    statements.events().executeUpdate();
-                } else if (row instanceof AgentStateRow state) {
-                    bind(statements.states(), state);
-                    statements.states().executeUpdate();
-                }
+                statements.bound(queued.row()).executeUpdate();
             } catch (SQLException | RuntimeException e) {
                 if (!RejectedRows.causedByRow(e)) {
                     throw e;
                 }
-                refused.add(new RejectedRows.Rejection(row, e));
+                refused.add(new RejectedRows.Rejection(queued.row(), e));
             }
         }
         commit(statements, journalEnd);

@@ -105,10 +105,6 @@ final class RejectedRows {
         return count.get();
     }
 
-    Path file() {
-        return file;
-    }
-
     private static String toJson(Rejection rejection) {
         ObjectNode line = JSON.createObjectNode();
         line.put("rejected_at", Instant.now().toString());

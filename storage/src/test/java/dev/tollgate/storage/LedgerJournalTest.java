@@ -68,15 +68,15 @@ class LedgerJournalTest {
             assertThat(ledger.flush(5, TimeUnit.SECONDS)).isTrue();
             assertThat(ledger.agentStates().get("a").paused()).isTrue();
         }
-        assertThat(count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(3);
-        assertThat(count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(80);
-        assertThat(count(file, "SELECT COUNT(*) FROM events")).isEqualTo(1);
+        assertThat(LedgerTest.count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(3);
+        assertThat(LedgerTest.count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(80);
+        assertThat(LedgerTest.count(file, "SELECT COUNT(*) FROM events")).isEqualTo(1);
 
         try (Ledger reopened = Ledger.open(file)) {
             reopened.append(call(6, "c", 600));
         }
-        assertThat(count(file, "SELECT COUNT(*) FROM calls")).as("replayed rows are not replayed again").isEqualTo(4);
-        assertThat(count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(680);
+        assertThat(LedgerTest.count(file, "SELECT COUNT(*) FROM calls")).as("replayed rows are not replayed again").isEqualTo(4);
+        assertThat(LedgerTest.count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(680);
     }
 
     @Test
@@ -96,7 +96,7 @@ class LedgerJournalTest {
         try (Ledger ledger = Ledger.open(file)) {
             assertThat(ledger.flush(5, TimeUnit.SECONDS)).isTrue();
         }
-        assertThat(count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(1 + 2 + 4);
+        assertThat(LedgerTest.count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(1 + 2 + 4);
     }
 
     @Test
@@ -122,8 +122,8 @@ class LedgerJournalTest {
         try (Ledger ledger = Ledger.open(file, SMALL_RING)) {
             assertThat(ledger.flush(5, TimeUnit.SECONDS)).isTrue();
         }
-        assertThat(count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(212);
-        assertThat(count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(expected + replayedCost);
+        assertThat(LedgerTest.count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(212);
+        assertThat(LedgerTest.count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(expected + replayedCost);
     }
 
     @Test
@@ -159,16 +159,12 @@ class LedgerJournalTest {
             ledger.append(call(1, "a", 1));
         }
         crashWithUncommitted(file, LedgerJournal.DEFAULT_CAPACITY, call(2, "old", 2));
-        for (String suffix : List.of("", "-wal", "-shm")) {
-            Files.deleteIfExists(dir.resolve("gone.db" + suffix));
-        }
+        deleteLedger(file);
         try (Ledger ledger = Ledger.open(file)) {
             ledger.append(call(3, "new", 3));
         }
-        assertThat(count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(3);
-        try (Stream<Path> files = Files.list(dir)) {
-            assertThat(files.map(p -> p.getFileName().toString())).anyMatch(name -> name.startsWith("gone.db.journal.orphaned-"));
-        }
+        assertThat(LedgerTest.count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(3);
+        assertThat(fileNames()).anyMatch(name -> name.startsWith("gone.db.journal.orphaned-"));
     }
 
     @Test
@@ -177,16 +173,12 @@ class LedgerJournalTest {
         try (Ledger ledger = Ledger.open(file)) {
             ledger.append(call(1, "a", 1));
         }
-        for (String suffix : List.of("", "-wal", "-shm")) {
-            Files.deleteIfExists(dir.resolve("fresh.db" + suffix));
-        }
+        deleteLedger(file);
         try (Ledger ledger = Ledger.open(file)) {
             ledger.append(call(2, "b", 2));
         }
-        assertThat(count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(2);
-        try (Stream<Path> files = Files.list(dir)) {
-            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(name -> name.contains("orphaned"));
-        }
+        assertThat(LedgerTest.count(file, "SELECT SUM(cost_nanos) FROM calls")).isEqualTo(2);
+        assertThat(fileNames()).noneMatch(name -> name.contains("orphaned"));
     }
 
     @Test
@@ -196,11 +188,9 @@ class LedgerJournalTest {
         try (Ledger ledger = Ledger.open(file)) {
             ledger.append(call(1, "a", 1));
         }
-        assertThat(count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(1);
+        assertThat(LedgerTest.count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(1);
         assertThat(Files.size(LedgerJournal.fileFor(file))).isEqualTo(4096 + LedgerJournal.DEFAULT_CAPACITY);
-        try (Stream<Path> files = Files.list(dir)) {
-            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(name -> name.contains("orphaned"));
-        }
+        assertThat(fileNames()).noneMatch(name -> name.contains("orphaned"));
     }
 
     @Test
@@ -210,7 +200,7 @@ class LedgerJournalTest {
             assertThatThrownBy(() -> Ledger.open(file)).isInstanceOf(IOException.class).hasMessageContaining("in use by another Tollgate");
             first.append(call(1, "a", 1));
         }
-        assertThat(count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(1);
+        assertThat(LedgerTest.count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(1);
     }
 
     /**
@@ -242,12 +232,16 @@ class LedgerJournalTest {
         }
     }
 
-    private static long count(Path file, String sql) throws SQLException {
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
+    /** Deletes the ledger's database files, as an operator starting over would, and leaves its journal. */
+    private static void deleteLedger(Path file) throws IOException {
+        for (String suffix : List.of("", "-wal", "-shm")) {
+            Files.deleteIfExists(file.resolveSibling(file.getFileName() + suffix));
+        }
+    }
+
+    private List<String> fileNames() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).toList();
         }
     }
 }

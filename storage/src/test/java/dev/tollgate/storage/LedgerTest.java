@@ -28,7 +28,7 @@ class LedgerTest {
                 100, 20, 50, 0, costNanos, "reported", 12, false);
     }
 
-    private long count(Path file, String sql) throws SQLException {
+    static long count(Path file, String sql) throws SQLException {
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
                 Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery(sql)) {
