@@ -8,10 +8,14 @@ import java.util.Arrays;
  * parser, for the event loop's sake: a 20-event stream was parsed 20 times per call, which was most of the
  * metering cost of a streamed call (docs/BENCHMARKS.md).
  *
+ * <p>It also reads whole plain response bodies, which providers pretty-print, for {@link JsonBodyMeter}:
+ * built with {@code lineBreaks}, it takes line breaks between tokens as JSON does.
+ *
  * <p>It is exact by construction, not by approximation. It accepts only a strict subset of JSON: one
- * object on one line, nested at most {@value #MAX_DEPTH} deep, with ASCII keys without escapes, integers of at most
- * {@value #MAX_INT_DIGITS} digits, numbers and keys of bounded length, and strings of well-formed UTF-8
- * (no overlong forms, surrogates or code points past U+10FFFF). Every such document is one that Jackson
+ * object on one line (unless built to take line breaks), nested at most {@value #MAX_DEPTH} deep, with
+ * ASCII keys without escapes, integers of at most {@value #MAX_INT_DIGITS} digits, numbers and keys of
+ * bounded length, and strings of well-formed UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF). Every such document is one that Jackson
  * reads without error, and the scanner hands the collector the same events in the same order (keys it
  * does not know arrive as one placeholder the collector never matches). On anything else (malformed
  * JSON, a second value after the object, a key with an escape, an oversized number) it {@linkplain #scan
@@ -44,6 +48,7 @@ final class EventJsonScanner {
     private static final RuntimeException DECLINED = new RuntimeException("declined", null, false, false) { };
 
     private final UsageCollector collector;
+    private final boolean lineBreaks;
     private final StringBuilder decoded = new StringBuilder();
     private byte[] bytes;
     private int pos;
@@ -51,8 +56,18 @@ final class EventJsonScanner {
     private int depth;
     private int usageNullAt;
 
+    /** A reader of one-line documents, a stream event's: a line break anywhere is declined. */
     EventJsonScanner(UsageCollector collector) {
+        this(collector, false);
+    }
+
+    /**
+     * @param lineBreaks whether line breaks may stand between tokens, as in a plain response body, which
+     *     providers pretty-print; a stream event's reader declines them, so that what it read is one line
+     */
+    EventJsonScanner(UsageCollector collector, boolean lineBreaks) {
         this.collector = collector;
+        this.lineBreaks = lineBreaks;
     }
 
     /**
@@ -444,14 +459,14 @@ final class EventJsonScanner {
     }
 
     /**
-     * Spaces and tabs. JSON allows line breaks between tokens too, but a document read here then holds
-     * none, so a caller knows it is one line; the rare event that spreads its JSON over lines goes to
-     * Jackson.
+     * Spaces and tabs, and line breaks when this reader takes them. JSON allows line breaks between
+     * tokens, but an event read without them holds none, so its caller knows it is one line; the rare
+     * event that spreads its JSON over lines goes to Jackson.
      */
     private void skipSpaces() {
         while (pos < end) {
             byte b = bytes[pos];
-            if (b != ' ' && b != '\t') {
+            if (b != ' ' && b != '\t' && (!lineBreaks || b != '\n' && b != '\r')) {
                 return;
             }
             pos++;

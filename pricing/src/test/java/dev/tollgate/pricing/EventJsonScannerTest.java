@@ -117,6 +117,33 @@ class EventJsonScannerTest {
         assertThat(fast.toString(StandardCharsets.UTF_8)).isEqualTo(slow.toString(StandardCharsets.UTF_8));
     }
 
+    /**
+     * Providers pretty-print plain responses (OpenAI indents by two spaces, one member a line): the body
+     * reader takes the line breaks, the event reader declines them, and both read as Jackson does.
+     */
+    @Test
+    void readsPrettyPrintedBodiesOnlyWhenBuiltForThem() throws IOException {
+        byte[] oneLine;
+        try (InputStream in = EventJsonScannerTest.class.getResourceAsStream("/responses/chat_completion_cached_reasoning.json")) {
+            oneLine = in.readAllBytes();
+        }
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        String pretty = mapper.writerWithDefaultPrettyPrinter().writeValueAsString(mapper.readTree(oneLine))
+                .replace("\n", "\r\n") + "\n";
+        byte[] bytes = pretty.getBytes(StandardCharsets.UTF_8);
+        assertThat(pretty).contains("\r\n  \"usage\" : {");
+
+        for (boolean lineBreaks : new boolean[] {true, false}) {
+            UsageCollector collector = new UsageCollector();
+            collector.startDocument();
+            assertThat(new EventJsonScanner(collector, lineBreaks).scan(bytes, 0, bytes.length)).as("accepted with line breaks " + lineBreaks)
+                    .isEqualTo(lineBreaks);
+        }
+        MeterReading fast = Splits.meter(new JsonBodyMeter(true), Splits.whole(bytes));
+        assertThat(fast).isEqualTo(Splits.meter(new JsonBodyMeter(false), Splits.whole(bytes)));
+        assertThat(fast.reportedUsage()).isEqualTo(new Usage(6256, 3072, 76, 64));
+    }
+
     @Test
     void declinesMalformedUtf8() {
         byte[][] invalid = {

@@ -114,6 +114,38 @@ class ResponseMeterTest {
         assertThat(reading.generatedText()).isEqualTo("Tollgate forwarded this call to a simulated");
     }
 
+    /**
+     * A body past {@link JsonBodyMeter#HELD_BYTES} (an embeddings response of many vectors) is not held
+     * whole: it is read as it passes, from the piece that crosses the bound, and still gives the usage.
+     */
+    @Test
+    void aBodyPastTheHeldBoundIsReadAsItPasses() {
+        StringBuilder json = new StringBuilder("{\"object\":\"list\",\"data\":[");
+        Random random = new Random(5);
+        for (int vector = 0; json.length() <= 3 * JsonBodyMeter.HELD_BYTES; vector++) {
+            json.append(vector == 0 ? "" : ",").append("{\"object\":\"embedding\",\"index\":").append(vector).append(",\"embedding\":[");
+            for (int i = 0; i < 256; i++) {
+                json.append(i == 0 ? "" : ",").append(random.nextFloat() - 0.5f);
+            }
+            json.append("]}");
+        }
+        json.append("],\"model\":\"text-embedding-3-small\",\"usage\":{\"prompt_tokens\":812,\"total_tokens\":812}}");
+        byte[] body = json.toString().getBytes(StandardCharsets.UTF_8);
+
+        MeterReading reading = meter(new JsonBodyMeter(), body, 11);
+
+        assertThat(reading.model()).isEqualTo("text-embedding-3-small");
+        assertThat(reading.reportedUsage()).isEqualTo(new Usage(812, 0, 0, 0));
+        assertThat(reading).isEqualTo(meter(new JsonBodyMeter(false), body, 12));
+        // One piece larger than the bound on its own, and one that crosses it from a held start.
+        byte[] head = java.util.Arrays.copyOf(body, 100);
+        byte[] rest = java.util.Arrays.copyOfRange(body, 100, body.length);
+        JsonBodyMeter crossing = new JsonBodyMeter();
+        crossing.feed(ByteBuffer.wrap(head));
+        crossing.feed(ByteBuffer.allocateDirect(rest.length).put(rest).flip());
+        assertThat(crossing.finish()).isEqualTo(reading);
+    }
+
     @Test
     void aMalformedBodyMetersNothingAndDoesNotThrow() {
         byte[] junk = "{\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":5,,,".getBytes(StandardCharsets.UTF_8);

@@ -44,6 +44,7 @@ import org.openjdk.jmh.infra.Blackhole;
 public class MeteringBenchmark {
 
     private byte[] chatCompletion;
+    private byte[] chatCompletionPretty;
     private byte[] chatStream;
     private byte[] responseStream;
     private byte[] embeddings;
@@ -59,6 +60,8 @@ public class MeteringBenchmark {
     @Setup
     public void load() throws IOException {
         chatCompletion = fixture("chat_completion.json");
+        ObjectMapper mapper = new ObjectMapper();
+        chatCompletionPretty = mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(mapper.readTree(chatCompletion));
         chatStream = fixture("chat_stream.sse");
         responseStream = fixture("response_stream.sse");
         embeddings = fixture("embeddings.json");
@@ -94,6 +97,12 @@ public class MeteringBenchmark {
     @Benchmark
     public MeterReading usageFromChatCompletion() {
         return meter(ResponseMeter.forResponse(Endpoint.CHAT_COMPLETIONS, false), chatCompletion);
+    }
+
+    /** The same completion as the provider sends it: OpenAI pretty-prints plain responses. */
+    @Benchmark
+    public MeterReading usageFromChatCompletionPretty() {
+        return meter(ResponseMeter.forResponse(Endpoint.CHAT_COMPLETIONS, false), chatCompletionPretty);
     }
 
     @Benchmark

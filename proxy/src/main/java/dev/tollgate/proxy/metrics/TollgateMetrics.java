@@ -22,6 +22,11 @@ import java.util.function.LongSupplier;
  * by kind, refusals, budget remaining per limit, and the time Tollgate takes to admit a call before
  * forwarding it. The {@code agent} label is bounded: agents named in the config plus the first
  * {@link #MAX_OTHER_AGENTS} others; beyond that, calls are labelled {@code other}.
+ *
+ * <p>Exemplars are off. Tollgate has no trace spans to link them to, and with them on the client samples
+ * anyway: every data point, once per sample interval (90 ms), schedules a task on the client's own
+ * thread, so with seven data points per agent that thread woke about 80 times a second under load, each
+ * time at the cost of a wake-up call from an event loop (docs/BENCHMARKS.md, eighth round).
  */
 public final class TollgateMetrics implements CallRecordSink {
 
@@ -69,16 +74,17 @@ public final class TollgateMetrics implements CallRecordSink {
     public TollgateMetrics(Set<String> configuredAgents, Budgets budgets) {
         this.configured = Set.copyOf(configuredAgents);
         cost = Counter.builder().name("tollgate_cost_usd").help("Cost charged, in US dollars")
-                .labelNames("agent", "model").register(registry);
+                .labelNames("agent", "model").withoutExemplars().register(registry);
         requests = Counter.builder().name("tollgate_requests").help("Calls by the status the agent got")
-                .labelNames("agent", "status").register(registry);
+                .labelNames("agent", "status").withoutExemplars().register(registry);
         tokens = Counter.builder().name("tollgate_tokens").help("Tokens by kind (input, cached_input, output, reasoning)")
-                .labelNames("agent", "kind").register(registry);
+                .labelNames("agent", "kind").withoutExemplars().register(registry);
         refusals = Counter.builder().name("tollgate_refusals").help("Calls Tollgate refused itself, by error code")
-                .labelNames("agent", "code").register(registry);
+                .labelNames("agent", "code").withoutExemplars().register(registry);
         admission = Histogram.builder().name("tollgate_admission_seconds")
                 .help("Time Tollgate takes between a complete request and forwarding it (the latency it adds before the provider)")
                 .classicUpperBounds(0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
+                .withoutExemplars()
                 .register(registry);
         GaugeWithCallback.builder().name("tollgate_budget_remaining")
                 .help("What remains of each limit of each known agent (US dollars for cost limits, units otherwise)")

@@ -364,11 +364,21 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     /** True for {@code /v1/../x}, {@code /./x} and the like, percent-encoded or not. */
     static boolean hasDotSegment(String rawPath) {
         String decoded = QueryStringDecoder.decodeComponent(rawPath);
-        for (String segment : decoded.split("/", -1)) {
-            if (segment.equals(".") || segment.equals("..")) {
-                return true;
+        int segment = 0;
+        for (int i = 0; i <= decoded.length(); i++) {
+            if (i == decoded.length() || decoded.charAt(i) == '/') {
+                if (isDots(decoded, segment, i)) {
+                    return true;
+                }
+                segment = i + 1;
             }
         }
         return decoded.indexOf('\\') >= 0;
+    }
+
+    /** Whether {@code path[from, to)} is {@code .} or {@code ..}. */
+    private static boolean isDots(String path, int from, int to) {
+        int length = to - from;
+        return (length == 1 || length == 2) && path.charAt(from) == '.' && path.charAt(to - 1) == '.';
     }
 }
