@@ -268,11 +268,6 @@ public final class CallMeter {
         }
     }
 
-    /** True when the response is a server-sent event stream (known once its head arrived). */
-    public boolean streamed() {
-        return streamed;
-    }
-
     /** True when the response body is rewritten, so its length is no longer the provider's. */
     public boolean rewritesBody() {
         return injected && meter instanceof SseStreamMeter;

@@ -185,13 +185,11 @@ public final class UpstreamExchange {
         meter.onResponseHead(response);
         // The agent may still be draining an earlier response: start reading only as fast as it can take.
         provider.config().setAutoRead(agent.isWritable());
+        // The head goes out with whatever of the body this read holds, when the read ends
+        // (onUpstreamReadComplete): one write instead of two. That holds back no byte an agent can use: a
+        // provider that sends its head before the first event (as a streaming one does while the model
+        // starts) ends the read with the head, which is then flushed at once.
         agent.write(toAgentHead(response), agent.voidPromise());
-        if (meter.streamed()) {
-            // A stream's status goes out at once, before the events of this read are metered: time to first
-            // byte is what a streaming agent waits on. A plain response's head goes out with its body when
-            // this read ends (onUpstreamReadComplete): one write instead of two.
-            agent.flush();
-        }
     }
 
     private void onResponseContent(HttpContent content) {
