@@ -35,9 +35,6 @@ YAML
 # ticks_of /proc/PID[/task/TID]/stat: the CPU ticks (utime + stime) so far. A thread's name may hold
 # spaces ("C2 CompilerThre"), so the fields are counted after the name's closing parenthesis.
 ticks_of() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$1" 2>/dev/null; }
-# user_ticks_of /proc/PID/task/TID/stat: the CPU ticks spent in user mode only (utime): the Java side,
-# without the kernel's share, which moves with the host far more than the proxy's own work does.
-user_ticks_of() { awk '{ sub(/^.*\) /, ""); print $12 }' "$1" 2>/dev/null; }
 
 # heap_used: the heap in use, summed over the collector's generations (G1, Parallel or Serial; "?" for others).
 heap_used() {
@@ -49,24 +46,21 @@ heap_used() {
 rss() { awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$proxy_pid/status"; }
 
 # cpu_ticks: Tollgate's CPU ticks so far (utime + stime) by thread kind, then the whole process's (which
-# keeps the time of threads that ended), then the event loops' user-mode ticks alone:
-# "loops ledger jit gc process loops_user".
+# keeps the time of threads that ended): "loops ledger jit gc process".
 cpu_ticks() {
-  local -a named
-  named=($(for t in /proc/"$proxy_pid"/task/*; do
-    echo "$(ticks_of "$t/stat") $(user_ticks_of "$t/stat") $(cat "$t/comm" 2>/dev/null)"
+  for t in /proc/"$proxy_pid"/task/*; do
+    echo "$(ticks_of "$t/stat") $(cat "$t/comm" 2>/dev/null)"
   done | awk '
-    NF > 2 { n = $1; u = $2; $1 = ""; $2 = ""; k = "other"
-      if ($0 ~ /multiThreadIo/) { k = "loops"; user += u } else if ($0 ~ /ledger/) k = "ledger"
+    NF > 1 { n = $1; $1 = ""; k = "other"
+      if ($0 ~ /multiThreadIo/) k = "loops"; else if ($0 ~ /ledger/) k = "ledger"
       else if ($0 ~ /Compiler/) k = "jit"; else if ($0 ~ /GC|G1/) k = "gc"
       t[k] += n }
-    END { printf "%d %d %d %d %d", t["loops"], t["ledger"], t["jit"], t["gc"], user }'))
-  echo "${named[*]:0:4} $(ticks_of "/proc/$proxy_pid/stat") ${named[4]}"
+    END { printf "%d %d %d %d ", t["loops"], t["ledger"], t["jit"], t["gc"] }'
+  ticks_of "/proc/$proxy_pid/stat"
 }
 # cpu_split BEFORE AFTER REQUESTS: Tollgate's CPU per request, in all and by thread kind. "steady" leaves
 # out the JIT compiler threads, whose work ends once the code is compiled (it still shows after a warm-up
-# because each change of load shape makes the JIT recompile a few methods). "user" is the event loops'
-# time in user mode (Java), the part a change to Tollgate's code moves; the rest is the kernel's.
+# because each change of load shape makes the JIT recompile a few methods).
 cpu_split() {
   local -a b=($1) a=($2)
   local us=() i total=$(( a[4] - b[4] )) named=0
@@ -74,6 +68,6 @@ cpu_split() {
     us[i]=$(( (a[i] - b[i]) * 1000000 / hz / $3 ))
     named=$(( named + a[i] - b[i] ))
   done
-  echo "cpu_per_request=$(( total * 1000000 / hz / $3 ))us steady=$(( (total - a[2] + b[2]) * 1000000 / hz / $3 ))us (loops ${us[0]} of which user $(( (a[5] - b[5]) * 1000000 / hz / $3 )), ledger ${us[1]}, jit ${us[2]}, gc ${us[3]}, other $(( (total - named) * 1000000 / hz / $3 )))"
+  echo "cpu_per_request=$(( total * 1000000 / hz / $3 ))us steady=$(( (total - a[2] + b[2]) * 1000000 / hz / $3 ))us (loops ${us[0]}, ledger ${us[1]}, jit ${us[2]}, gc ${us[3]}, other $(( (total - named) * 1000000 / hz / $3 )))"
 }
 hz="$(getconf CLK_TCK)"
