@@ -14,30 +14,43 @@ import java.nio.ByteBuffer;
  * A larger body (an embeddings response can be megabytes of floats) is never held whole: from the piece
  * that passes the bound on, Jackson's non-blocking parser reads each piece as it passes. A body that is not
  * valid JSON stops metering quietly: the call is then counted, never failed.
+ *
+ * <p>Valid JSON reads the same either way. A malformed body may not: Jackson's blocking parser, which reads
+ * a held body the scanner declined, is lenient with invalid UTF-8 in a key, and its non-blocking one is
+ * not, so such a body may be metered a little further when small. Either way it is counted, never failed.
  */
 final class JsonBodyMeter implements ResponseMeter {
 
     /** The largest body held for one pass; past it, bytes are read as they pass. */
     static final int HELD_BYTES = 64 * 1024;
+    private static final byte[] NOTHING = new byte[0];
 
     private static final JsonFactory JSON = new JsonFactory();
 
     private final UsageCollector collector = new UsageCollector();
     /** Null only in the tests that compare the two readers. */
     private final EventJsonScanner scanner;
-    private byte[] held = new byte[0];
+    private final int heldBytes;
+    /** The body so far while it is held; once it is read as it passes, a scratch copy of a direct piece. */
+    private byte[] held = NOTHING;
     private int heldLength;
     /** Jackson's non-blocking parser, once the body outgrew {@link #held}. */
     private JsonParser streaming;
     private boolean broken;
 
     JsonBodyMeter() {
-        this(true);
+        this(true, HELD_BYTES);
     }
 
     /** @param fastScan false to read every body with Jackson (for tests that compare the two readers) */
     JsonBodyMeter(boolean fastScan) {
+        this(fastScan, HELD_BYTES);
+    }
+
+    /** @param heldBytes the bound, smaller in the tests that read bodies as they pass */
+    JsonBodyMeter(boolean fastScan, int heldBytes) {
         scanner = fastScan ? new EventJsonScanner(collector, true) : null;
+        this.heldBytes = heldBytes;
         collector.startDocument();
     }
 
@@ -47,7 +60,7 @@ final class JsonBodyMeter implements ResponseMeter {
         if (broken || length == 0) {
             return;
         }
-        if (streaming == null && heldLength + length <= HELD_BYTES) {
+        if (streaming == null && heldLength + length <= heldBytes) {
             hold(piece, length);
             return;
         }
@@ -57,7 +70,8 @@ final class JsonBodyMeter implements ResponseMeter {
                 if (heldLength > 0) {
                     feedStreaming(held, 0, heldLength);
                 }
-                heldLength = 0; // the bytes passed to the parser; the array now serves as its scratch
+                heldLength = 0;
+                held = NOTHING; // the parser has the bytes; a scratch array is made when a direct piece needs one
             }
             if (piece.hasArray()) {
                 int from = piece.arrayOffset() + piece.position();
@@ -76,7 +90,7 @@ final class JsonBodyMeter implements ResponseMeter {
 
     private void hold(ByteBuffer piece, int length) {
         if (held.length < heldLength + length) {
-            int size = Math.max(heldLength + length, Math.min(2 * held.length, HELD_BYTES));
+            int size = Math.max(heldLength + length, Math.min(2 * held.length, heldBytes));
             byte[] grown = new byte[size];
             System.arraycopy(held, 0, grown, 0, heldLength);
             held = grown;
@@ -100,25 +114,33 @@ final class JsonBodyMeter implements ResponseMeter {
 
     @Override
     public MeterReading finish() {
-        if (broken) {
-            return collector.reading();
-        }
-        if (streaming != null) {
-            try (JsonParser parser = streaming) {
-                parser.getNonBlockingInputFeeder().endOfInput();
-                drain(parser);
-            } catch (IOException | RuntimeException e) {
-                broken = true;
-            }
-        } else if (heldLength > 0 && (scanner == null || !scanner.scan(held, 0, heldLength))) {
-            try (JsonParser parser = JSON.createParser(held, 0, heldLength)) {
-                drain(parser);
-            } catch (IOException | RuntimeException e) {
-                broken = true;
+        if (!broken) {
+            if (streaming != null) {
+                try {
+                    streaming.getNonBlockingInputFeeder().endOfInput();
+                    drain(streaming);
+                } catch (IOException | RuntimeException e) {
+                    // Metered as far as it went.
+                }
+            } else if (heldLength > 0 && (scanner == null || !scanner.scan(held, 0, heldLength))) {
+                try (JsonParser parser = JSON.createParser(held, 0, heldLength)) {
+                    drain(parser);
+                } catch (IOException | RuntimeException e) {
+                    // Metered as far as it went.
+                }
             }
         }
         broken = true; // read once: later pieces are ignored
-        held = null;
+        held = NOTHING;
+        heldLength = 0;
+        if (streaming != null) {
+            try {
+                streaming.close();
+            } catch (IOException | RuntimeException ignored) {
+                // Nothing to release beyond the parser's own buffers.
+            }
+            streaming = null;
+        }
         return collector.reading();
     }
 }

@@ -4,8 +4,8 @@ import java.nio.ByteBuffer;
 
 /**
  * Reads a response as it streams through the proxy and tells what it cost in tokens. Implementations
- * keep no copy of the body: a non-blocking JSON parser for plain responses, an event splitter for
- * server-sent events.
+ * keep no copy of a large body: a plain response is held only up to 64 KiB (then read in one pass) and
+ * read as it passes beyond that; server-sent events are split and read one event at a time.
  */
 public interface ResponseMeter {
 
