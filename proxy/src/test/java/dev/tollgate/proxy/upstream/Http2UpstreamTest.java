@@ -131,6 +131,58 @@ class Http2UpstreamTest {
         assertThat(second.getBody().utf8()).as("include_usage injected as over HTTP/1.1").contains("\"include_usage\":true");
     }
 
+    /**
+     * As over HTTP/1.1 (StreamingTest): what a read brought is flushed when the read ends, so a stream's head
+     * reaches the agent before the provider sends the first event.
+     */
+    @Test
+    void theHeadOfAStreamReachesTheAgentBeforeItsFirstEvent() throws Exception {
+        java.util.concurrent.CountDownLatch agentSawHead = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean sentFirst = new java.util.concurrent.atomic.AtomicBoolean();
+        MockWebServer provider = priorKnowledgeProvider();
+        provider.enqueue(new MockResponse.Builder().addHeader("Content-Type", "text/event-stream")
+                .body(new MockResponseBody() {
+                    @Override
+                    public long getContentLength() {
+                        return -1;
+                    }
+
+                    @Override
+                    public void writeTo(BufferedSink sink) throws IOException {
+                        // mockwebserver sends an HTTP/2 head only with the first body bytes: a comment, as
+                        // providers send to keep a stream alive, goes with it before the wait for the first event.
+                        sink.writeUtf8(": waiting for the model\n\n");
+                        sink.flush();
+                        try {
+                            agentSawHead.await(10, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        sentFirst.set(true);
+                        sink.writeUtf8("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"first\"}}]}\n\ndata: [DONE]\n\n");
+                        sink.flush();
+                    }
+                }).removeHeader("Content-Length").build());
+        ProxyHarness proxy = closing(ProxyHarness.start(provider.url("/v1").toString(), HTTP2));
+        HttpRequest request = HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+                .header("X-Agent-Id", "h2-agent").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"go\"}]}"))
+                .build();
+
+        HttpResponse<InputStream> response = proxy.http().send(request, HttpResponse.BodyHandlers.ofInputStream());
+        boolean firstSentWhenHeadArrived = sentFirst.get();
+        agentSawHead.countDown();
+        String body;
+        try (InputStream in = response.body()) {
+            body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(firstSentWhenHeadArrived).as("the provider had sent its first event when the head arrived").isFalse();
+        assertThat(body).contains("\"first\"").endsWith("data: [DONE]\n\n");
+    }
+
     @Test
     void aStalledAgentHoldsBackItsOwnStreamOnly() throws Exception {
         long total = 64L * 1024 * 1024;
