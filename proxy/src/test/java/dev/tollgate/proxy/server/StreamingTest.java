@@ -6,6 +6,7 @@ import com.openai.core.http.StreamResponse;
 import com.openai.models.ChatModel;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import dev.tollgate.proxy.testing.FirstEventGate;
 import dev.tollgate.proxy.testing.ProxyHarness;
 import dev.tollgate.proxy.testing.RawHttp;
 import dev.tollgate.proxy.testing.ResettingProvider;
@@ -120,8 +121,7 @@ class StreamingTest {
      */
     @Test
     void agentReceivesTheHeadBeforeTheProviderSendsTheFirstEvent() throws Exception {
-        CountDownLatch agentSawHead = new CountDownLatch(1);
-        AtomicBoolean sentFirst = new AtomicBoolean();
+        FirstEventGate gate = new FirstEventGate();
         provider.enqueue(sse(new MockResponseBody() {
             @Override
             public long getContentLength() {
@@ -131,37 +131,15 @@ class StreamingTest {
             @Override
             public void writeTo(BufferedSink sink) throws IOException {
                 sink.flush(); // the head, alone
-                try {
-                    agentSawHead.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                sentFirst.set(true);
+                gate.awaitAgentSawHead();
                 chunk(sink, String.format(CHUNK, "first"));
                 chunk(sink, "data: [DONE]\n\n");
                 sink.writeUtf8("0\r\n\r\n");
                 sink.flush();
             }
         }));
-        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
-                .header("X-Agent-Id", "streamer").header("Content-Type", "application/json")
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
-                        "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"go\"}]}"))
-                .build();
 
-        // send returns once the head arrived; the body is read afterwards.
-        java.net.http.HttpResponse<java.io.InputStream> response = proxy.http().send(request,
-                java.net.http.HttpResponse.BodyHandlers.ofInputStream());
-        boolean firstSentWhenHeadArrived = sentFirst.get();
-        agentSawHead.countDown();
-        String body;
-        try (java.io.InputStream in = response.body()) {
-            body = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        }
-
-        assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(firstSentWhenHeadArrived).as("the provider had sent its first event when the head arrived").isFalse();
-        assertThat(body).contains("\"first\"").endsWith("data: [DONE]\n\n");
+        gate.callAndCheck(proxy, "streamer");
     }
 
     @Test

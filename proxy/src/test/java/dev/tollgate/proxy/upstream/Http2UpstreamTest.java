@@ -11,6 +11,7 @@ import dev.tollgate.pricing.Usage;
 import dev.tollgate.pricing.UsageSource;
 import dev.tollgate.proxy.metering.CallRecord;
 import dev.tollgate.proxy.mock.MockUpstreamServer;
+import dev.tollgate.proxy.testing.FirstEventGate;
 import dev.tollgate.proxy.testing.Fixtures;
 import dev.tollgate.proxy.testing.DecliningHttp2Provider;
 import dev.tollgate.proxy.testing.DecliningHttp2Provider.Refusal;
@@ -137,8 +138,7 @@ class Http2UpstreamTest {
      */
     @Test
     void theHeadOfAStreamReachesTheAgentBeforeItsFirstEvent() throws Exception {
-        java.util.concurrent.CountDownLatch agentSawHead = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicBoolean sentFirst = new java.util.concurrent.atomic.AtomicBoolean();
+        FirstEventGate gate = new FirstEventGate();
         MockWebServer provider = priorKnowledgeProvider();
         provider.enqueue(new MockResponse.Builder().addHeader("Content-Type", "text/event-stream")
                 .body(new MockResponseBody() {
@@ -153,34 +153,14 @@ class Http2UpstreamTest {
                         // providers send to keep a stream alive, goes with it before the wait for the first event.
                         sink.writeUtf8(": waiting for the model\n\n");
                         sink.flush();
-                        try {
-                            agentSawHead.await(10, TimeUnit.SECONDS);
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                        sentFirst.set(true);
+                        gate.awaitAgentSawHead();
                         sink.writeUtf8("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"first\"}}]}\n\ndata: [DONE]\n\n");
                         sink.flush();
                     }
                 }).removeHeader("Content-Length").build());
         ProxyHarness proxy = closing(ProxyHarness.start(provider.url("/v1").toString(), HTTP2));
-        HttpRequest request = HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
-                .header("X-Agent-Id", "h2-agent").header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(
-                        "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"go\"}]}"))
-                .build();
 
-        HttpResponse<InputStream> response = proxy.http().send(request, HttpResponse.BodyHandlers.ofInputStream());
-        boolean firstSentWhenHeadArrived = sentFirst.get();
-        agentSawHead.countDown();
-        String body;
-        try (InputStream in = response.body()) {
-            body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-
-        assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(firstSentWhenHeadArrived).as("the provider had sent its first event when the head arrived").isFalse();
-        assertThat(body).contains("\"first\"").endsWith("data: [DONE]\n\n");
+        gate.callAndCheck(proxy, "h2-agent");
     }
 
     @Test
