@@ -90,6 +90,7 @@ public final class Ledger implements AutoCloseable {
                 }
             }
             List<LedgerJournal.Replayed> replayed = journal.replay(applied);
+            journal.keepPagesWritable();
             if (!replayed.isEmpty()) {
                 log.warn("ledger {}: {} row(s) recorded before the last stop but not committed are replayed from {}",
                         path, replayed.size(), journal.file());

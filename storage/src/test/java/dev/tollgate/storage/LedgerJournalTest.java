@@ -2,20 +2,28 @@ package dev.tollgate.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,6 +36,11 @@ import org.junit.jupiter.api.io.TempDir;
 class LedgerJournalTest {
 
     private static final int SMALL_RING = 4096;
+    /** This thread's counters, page faults among them (Linux). */
+    private static final Path THREAD_STAT = Path.of("/proc/thread-self/stat");
+    /** The ring of the page-fault tests, and the row they append again and again. */
+    private static final int FAULTS_RING = 4 << 20;
+    private static final byte[] ROW = JournalCodec.encode(call(1, "agent", 1));
 
     @TempDir
     Path dir;
@@ -201,6 +214,143 @@ class LedgerJournalTest {
             first.append(call(1, "a", 1));
         }
         assertThat(LedgerTest.count(file, "SELECT COUNT(*) FROM calls")).isEqualTo(1);
+    }
+
+    @Test
+    void pagesDirtiedAheadTakeAppendsWithoutAPageFault() throws Exception {
+        assumeTrue(Files.isReadable(THREAD_STAT), "counts the thread's page faults in Linux's /proc");
+        Path file = dir.resolve("faults.journal");
+        int pages = 256;                                          // a quarter of the ring: what one call prepares at most
+        try (LedgerJournal journal = LedgerJournal.open(file, 0, FAULTS_RING);
+                FileChannel fsync = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            long end = lapWrittenBack(journal, fsync);
+            journal.applied(end);
+
+            long before = minorFaults();
+            end = appendAcross(journal, end, pages);
+            long without = minorFaults() - before;
+
+            journal.applied(end);
+            fsync.force(false);
+            journal.dirtyAhead();
+            before = minorFaults();
+            appendAcross(journal, end, pages);
+            long with = minorFaults() - before;
+
+            // Where pages are not write-protected after fsync (tmpfs), or are larger than 4 KiB, this shows nothing.
+            assumeTrue(without >= pages / 2, "this kernel and filesystem write-protect a mapping's pages once written back");
+            // A few faults remain: the last page of the appends (one past those prepared) and fresh heap pages of the counting.
+            assertThat(with).as("the same, once dirtied ahead").isLessThanOrEqualTo(pages / 16);
+        }
+    }
+
+    @Test
+    void theLedgersPageThreadPreparesPagesAfterACommit() throws Exception {
+        assumeTrue(Files.isReadable(THREAD_STAT), "counts the thread's page faults in Linux's /proc");
+        Path file = dir.resolve("thread.journal");
+        int pages = 128;
+        try (LedgerJournal journal = LedgerJournal.open(file, 0, FAULTS_RING);
+                FileChannel fsync = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            String type = Files.getFileStore(file).type();
+            assumeTrue(List.of("ext4", "xfs").contains(type), "the journal's pages are prepared on ext4 and XFS only");
+            journal.keepPagesWritable();
+            assertThat(journal.pages()).as("the page thread on %s", type).isNotNull();
+            long end = lapWrittenBack(journal, fsync);
+
+            long passes = journal.pages().passes();
+            journal.applied(end);                                 // what the writer calls after a commit
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (journal.pages().passes() == passes && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertThat(journal.pages().passes()).as("passes of the page thread after a commit").isGreaterThan(passes);
+
+            long before = minorFaults();
+            appendAcross(journal, end, pages);
+            long faults = minorFaults() - before;
+            assertThat(faults).as("faults appending into %d pages written back, then prepared", pages)
+                    .isLessThanOrEqualTo(pages / 16);
+        }
+    }
+
+    @Test
+    void dirtyingAheadChangesNoByteEvenWhileRowsAreAppended() throws Exception {
+        Path file = dir.resolve("same.journal");
+        int capacity = 1 << 20;
+        List<Object> rows = new ArrayList<>();
+        long id;
+        try (LedgerJournal journal = LedgerJournal.open(file, 0, capacity)) {
+            id = journal.id();
+            AtomicBoolean appending = new AtomicBoolean(true);
+            AtomicLong rounds = new AtomicLong();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread pages = new Thread(() -> {
+                try {
+                    while (appending.get()) {
+                        journal.dirtyAhead();                     // the page being appended to, and on
+                        rounds.incrementAndGet();
+                    }
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            pages.start();
+            try {
+                while (rounds.get() == 0 && failure.get() == null) {
+                    Thread.onSpinWait();                          // dirtying has begun before the first append
+                }
+                long end = 0;
+                for (int i = 0; end < capacity - LedgerJournal.PAGE; i++) {   // into the ring's last page
+                    Object row = call(i, "agent-" + (i % 7), i);
+                    end = journal.append(JournalCodec.encode(row));
+                    assertThat(end).isPositive();
+                    rows.add(row);
+                }
+            } finally {
+                appending.set(false);
+                pages.join();
+            }
+            assertThat(failure.get()).isNull();
+
+            byte[] before = Files.readAllBytes(file);
+            journal.dirtyAhead();                                 // from the last page across the ring's end
+            assertThat(Arrays.equals(Files.readAllBytes(file), before)).as("the file after dirtying").isTrue();
+        }
+        try (LedgerJournal reopened = LedgerJournal.open(file, id, capacity)) {
+            assertThat(reopened.replay(0)).extracting(LedgerJournal.Replayed::row).containsExactlyElementsOf(rows);
+        }
+    }
+
+    /**
+     * Appends a lap of the ring and forces it to disk, as the kernel writes pages back every 30 s or so:
+     * every page is then mapped, and write-protected. Returns the position reached.
+     */
+    private static long lapWrittenBack(LedgerJournal journal, FileChannel file) throws IOException {
+        long end = appendAcross(journal, 0, FAULTS_RING / LedgerJournal.PAGE - 2);
+        file.force(false);
+        return end;
+    }
+
+    /**
+     * Appends copies of {@link #ROW} from {@code position} until {@code pages} more pages are written.
+     * Allocates nothing on the way: a fresh heap page touched here would count as a fault too.
+     */
+    private static long appendAcross(LedgerJournal journal, long position, int pages) {
+        long end = position;
+        while (end >= 0 && end < position + (long) pages * LedgerJournal.PAGE) {
+            end = journal.append(ROW);
+        }
+        if (end < 0) {
+            throw new AssertionError("the journal refused an append at " + position);
+        }
+        return end;
+    }
+
+    /** This thread's minor page faults so far: field 10 of its {@code /proc} stat line. */
+    private static long minorFaults() throws IOException {
+        String line = Files.readString(THREAD_STAT);
+        String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(fields[7]);
     }
 
     /**
