@@ -13,26 +13,23 @@ import org.slf4j.LoggerFactory;
  * The thread that keeps the crash journal's next pages writable ({@link LedgerJournal#dirtyAhead}), woken
  * after each commit, so that the event loops' appends do not fault into the filesystem.
  *
- * <p>It is a thread of its own, not the ledger writer's: a fault in the mapping is reported to the thread
- * that took it, and from compiled code only later, wherever that thread then is; here it can never cut a
- * commit short or stop the writer. It runs only on filesystems that overwrite the ring's blocks in place
- * (ext4, XFS), because a write fault that the filesystem refuses is a SIGBUS, which the JVM turns into an
- * error for plain reads and writes (appends use those, and survive it) but not for a compare-and-set run
- * by the interpreter, which would crash the process. On a copy-on-write filesystem (btrfs, ZFS) a full
- * disk refuses such faults; on ext4 and XFS, with the ring's blocks written at creation, only a failing
- * disk or a reflinked copy of the file on a full disk still can (a file cut short is checked before each
- * pass). tmpfs never writes pages back, so there is nothing to prepare there.
+ * <p>It is a thread of its own, not the ledger writer's, so that the filesystem's work for those faults
+ * (and any wait on its journal) never delays a commit. It runs wherever {@link WritablePages} can be called
+ * (Linux 5.14 or later, with JNA's native part loadable) and the journal is not in memory only: tmpfs
+ * never writes pages back, so there is nothing to prepare there.
  */
 final class JournalPages implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(JournalPages.class);
-    private static final Set<String> IN_PLACE = Set.of("ext2", "ext3", "ext4", "xfs");
+    /** Filesystems that never write a mapping's pages back, so they are never write-protected again. */
+    private static final Set<String> IN_MEMORY = Set.of("tmpfs", "ramfs");
 
     private final LedgerJournal journal;
     private final Thread thread;
     private volatile boolean stopped;
     /** Passes made, for tests that wait for one. */
     private volatile long passes;
+    private boolean faultReported;
 
     private JournalPages(LedgerJournal journal) {
         this.journal = journal;
@@ -40,12 +37,30 @@ final class JournalPages implements Runnable {
         thread.setDaemon(true);
     }
 
-    /** Starts the thread for {@code journal}; null, and nothing started, where its filesystem does not suit. */
+    /**
+     * Prepares the journal's first pages and starts the thread for it; null, and nothing started, where the
+     * pages cannot or need not be prepared.
+     */
     static JournalPages startFor(LedgerJournal journal) {
         String type = fileSystemOf(journal.file());
-        if (!IN_PLACE.contains(type)) {
-            log.info("the ledger journal {} is on {}, not ext4 or XFS: its pages are not prepared ahead of the event"
-                    + " loops' appends", journal.file(), type);
+        if (IN_MEMORY.contains(type)) {
+            log.debug("the ledger journal {} is on {}, which never writes its pages back: nothing to prepare", journal.file(), type);
+            return null;
+        }
+        if (WritablePages.unavailable() != null) {
+            log.info("the ledger journal's pages are not prepared ahead of the event loops' appends: {}",
+                    WritablePages.unavailable().toString());
+            return null;
+        }
+        int error;
+        try {
+            error = journal.dirtyAhead();
+        } catch (IOException e) {
+            error = -1;
+        }
+        if (error == WritablePages.EINVAL) {
+            log.info("this kernel has no madvise(MADV_POPULATE_WRITE) (Linux 5.14 and later do): the ledger journal's"
+                    + " pages are not prepared ahead of the event loops' appends");
             return null;
         }
         JournalPages pages = new JournalPages(journal);
@@ -81,24 +96,32 @@ final class JournalPages implements Runnable {
         return passes;
     }
 
+    /**
+     * A refused page (a full or failing disk) is the appends' to report: they keep their rows in memory then,
+     * and say so. Here it is logged once, as the early sign.
+     */
+    private void reportOnce(String problem) {
+        if (!faultReported) {
+            faultReported = true;
+            log.warn("preparing the pages of the ledger journal {}: {}", journal.file(), problem);
+        }
+    }
+
     @Override
     public void run() {
-        boolean faultReported = false;
         while (!stopped) {
             try {
                 LockSupport.park(this);
                 Thread.interrupted();                       // nothing interrupts it; a stray flag must not make park spin
                 if (!stopped) {
-                    journal.dirtyAhead();
+                    int error = journal.dirtyAhead();
                     passes++;
+                    if (error != 0) {
+                        reportOnce("madvise(MADV_POPULATE_WRITE) failed with errno " + error);
+                    }
                 }
-            } catch (Throwable e) {
-                // The mapping faulted (InternalError, maybe raised late), or the journal was closed: appends
-                // report faults themselves and keep their rows in memory.
-                if (!faultReported) {
-                    faultReported = true;
-                    log.warn("preparing the pages of the ledger journal {}: {}", journal.file(), e.toString());
-                }
+            } catch (IOException | RuntimeException e) {
+                reportOnce(e.toString());                   // the journal was closed under us, or its file is gone
             }
         }
     }

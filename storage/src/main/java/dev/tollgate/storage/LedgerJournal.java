@@ -52,8 +52,6 @@ final class LedgerJournal implements AutoCloseable {
     static final int PAGE = 4096;
     /** The least {@link #dirtyAhead} prepares (if the ring has four times that): 16 pages, about 400 call rows. */
     static final int MIN_DIRTY_AHEAD = 64 << 10;
-    /** 8-byte words of the ring, for the compare-and-set that dirties a page without changing it. */
-    private static final VarHandle RING_WORDS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle NEXT;
 
     static {
@@ -302,8 +300,7 @@ final class LedgerJournal implements AutoCloseable {
 
     /**
      * Makes the ring's pages from the next append on writable and dirty, so that the appends, made on the
-     * proxy's event loops, take no page fault. Runs on {@link JournalPages}' thread after each commit (which
-     * says where it may run, and why).
+     * proxy's event loops, take no page fault. Runs on {@link JournalPages}' thread after each commit.
      *
      * <p>Why: the kernel writes a shared mapping's dirty pages back to the file about every 30 seconds, and
      * then write-protects them, so the first write into each page afterwards faults into the filesystem
@@ -311,29 +308,28 @@ final class LedgerJournal implements AutoCloseable {
      * journal). Appends took that fault once a page, every 20-30 call rows, on an event loop
      * (docs/BENCHMARKS.md, ninth round).
      *
-     * <p>How: a compare-and-set of a page's first word with its own value. It is a write, so it faults the
-     * page writable and dirty, yet it changes no byte, even when an append writes that word at the same
-     * moment (the set fails, or it writes back exactly what it read before the append's store). It covers
-     * twice the bytes appended since the last call, at least {@link #MIN_DIRTY_AHEAD} and at most a quarter
-     * of the ring.
+     * <p>How: {@link WritablePages#populate}, which takes those faults here without writing a byte, so it
+     * cannot disturb an append into the same page, and reports a fault the filesystem refuses as an error
+     * instead of a SIGBUS. It covers twice the bytes appended since the last call, from the page being
+     * appended to, at least {@link #MIN_DIRTY_AHEAD} and at most a quarter of the ring.
+     *
+     * @return 0, or the {@code errno} of the first range the kernel refused
      */
-    void dirtyAhead() throws IOException {
+    int dirtyAhead() throws IOException {
         if (channel.size() < FILE_HEADER + (long) capacity) {
-            return;                                          // cut short under us: a write past its end is a SIGBUS
+            return 0;                                        // cut short under us: nothing past the end to prepare
         }
         long position = (long) NEXT.getAcquire(this);
         long appended = position - dirtiedFrom;
         dirtiedFrom = position;
         long bytes = Math.min(Math.max(2 * appended, MIN_DIRTY_AHEAD), capacity / 4);
-        long page = position % capacity & -PAGE;             // the page being appended to: the set is safe there too
-        for (long prepared = 0; prepared < bytes; prepared += PAGE) {
-            long word = (long) RING_WORDS.get(ring, (int) page);
-            RING_WORDS.compareAndSet(ring, (int) page, word, word);
-            page += PAGE;
-            if (page >= capacity) {
-                page = 0;
-            }
+        long page = position % capacity & -PAGE;             // the page being appended to
+        long first = Math.min(bytes, capacity - page);       // up to the ring's end, then on from its start
+        int error = WritablePages.populate(ring, page, first);
+        if (error == 0 && first < bytes) {
+            error = WritablePages.populate(ring, 0, bytes - first);
         }
+        return error;
     }
 
     /** Every record before {@code position} is committed to the ledger: its space may be reused. */
