@@ -17,7 +17,8 @@ import java.nio.ByteBuffer;
  *
  * <p>Valid JSON reads the same either way. A malformed body may not: Jackson's blocking parser, which reads
  * a held body the scanner declined, is lenient with invalid UTF-8 in a key, and its non-blocking one is
- * not, so such a body may be metered a little further when small. Either way it is counted, never failed.
+ * not, so such a body may be metered a little further when small. Either way it is counted, never failed,
+ * and the same body always reads the same ({@link UntrustedJson}).
  */
 final class JsonBodyMeter implements ResponseMeter {
 
@@ -25,7 +26,7 @@ final class JsonBodyMeter implements ResponseMeter {
     static final int HELD_BYTES = 64 * 1024;
     private static final byte[] NOTHING = new byte[0];
 
-    private static final JsonFactory JSON = new JsonFactory();
+    private static final JsonFactory JSON = UntrustedJson.FACTORY;
 
     private final UsageCollector collector = new UsageCollector();
     /** Null only in the tests that compare the two readers. */

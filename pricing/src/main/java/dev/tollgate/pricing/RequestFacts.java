@@ -10,7 +10,8 @@ import java.io.InputStream;
  * The few top-level fields of a request body that metering needs before the call goes out: the model,
  * whether it streams, and whether it already asks for usage in the stream. Read with a streaming parser
  * that skips everything else (messages are tokenised, never materialised), so a large prompt costs a
- * scan, not a tree.
+ * scan, not a tree. It is read with Jackson's default factory, which is exact on valid UTF-8, the only
+ * bodies the proxy hands it; on a key of invalid UTF-8 its reading may vary (see {@link UntrustedJson}).
  *
  * @param model the {@code model} field, or null when absent or not a string
  * @param streamOptions whether the body has a {@code stream_options} key (of any value)

@@ -34,7 +34,7 @@ public final class SseStreamMeter implements ResponseMeter {
 
     /** An event larger than this is not metered; the stream still passes through untouched. */
     static final int MAX_EVENT_BYTES = 1 << 20;
-    private static final JsonFactory JSON = new JsonFactory();
+    private static final JsonFactory JSON = UntrustedJson.FACTORY;
     private static final byte[] USAGE_NULL = "\"usage\":null".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     private static final byte[] USAGE_NULL_SKIP = skipTable(USAGE_NULL);
     private static final byte[] DATA = "data:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);

@@ -30,6 +30,10 @@ import java.util.Arrays;
  * piece (input {@code jackson-async-brace-after-separator.json}, the fuzzer's first finding), and reads a
  * key of invalid UTF-8 differently whole and cut byte by byte (input {@code invalid-utf8-key.json}). Such a
  * body is still counted, never failed. {@code ResponseMeterTest} covers bodies past the bound.
+ *
+ * <p>Input {@code invalid-utf8-key-like-a-known-one.json} (a {@code cont\xFFent} key) once read differently
+ * by the fast meter and by Jackson alone, depending on the keys Jackson had read before; {@link UntrustedJson}
+ * explains it, and {@code UntrustedJsonTest} reproduces it without the fuzzer.
  */
 class JsonBodyMeterFuzzTest {
 

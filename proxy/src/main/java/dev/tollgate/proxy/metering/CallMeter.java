@@ -125,12 +125,19 @@ public final class CallMeter {
         }
         // Usage is read from the bytes as they pass, so a metered response must not come compressed.
         request.headers().set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.IDENTITY);
+        // First, so that every reader of the body after this one (the facts, the loop fingerprint, the
+        // rewrites, the token count) has valid UTF-8: on invalid UTF-8 in a key, what Jackson reads depends on
+        // the keys it read before (see UntrustedJson), so a refusal could otherwise vary with the traffic.
+        if (!ByteBufUtil.isText(request.content(), StandardCharsets.UTF_8)) {
+            facts = RequestFacts.NOT_JSON;
+            return Optional.of(ErrorResponse.badRequest("malformed_request", "the request body is not valid UTF-8"));
+        }
         try (InputStream in = new ByteBufInputStream(request.content().duplicate())) {
             facts = RequestFacts.scan(in);
         } catch (IOException e) {
             facts = RequestFacts.NOT_JSON;
         }
-        Optional<ErrorResponse> malformed = malformed(request, facts);
+        Optional<ErrorResponse> malformed = malformed(facts);
         if (malformed.isPresent()) {
             return malformed;
         }
@@ -153,11 +160,11 @@ public final class CallMeter {
     }
 
     /**
-     * A metered call must be a JSON object in valid UTF-8 with a string {@code model}: anything else would
-     * be priced on a guess (or at $0) while the provider might read it differently, so it is refused here
-     * and never forwarded. The provider itself would refuse such a body anyway.
+     * A metered call must be a JSON object (in valid UTF-8, checked before) with a string {@code model}:
+     * anything else would be priced on a guess (or at $0) while the provider might read it differently, so it
+     * is refused here and never forwarded. The provider itself would refuse such a body anyway.
      */
-    private static Optional<ErrorResponse> malformed(FullHttpRequest request, RequestFacts facts) {
+    private static Optional<ErrorResponse> malformed(RequestFacts facts) {
         if (!facts.validJson()) {
             return Optional.of(ErrorResponse.badRequest("malformed_request",
                     "the request body is not a JSON object (or not valid JSON)"));
@@ -165,9 +172,6 @@ public final class CallMeter {
         if (facts.model() == null) {
             return Optional.of(ErrorResponse.badRequest("malformed_request",
                     "the request body has no \"model\" string naming the model to call"));
-        }
-        if (!ByteBufUtil.isText(request.content(), StandardCharsets.UTF_8)) {
-            return Optional.of(ErrorResponse.badRequest("malformed_request", "the request body is not valid UTF-8"));
         }
         return Optional.empty();
     }
