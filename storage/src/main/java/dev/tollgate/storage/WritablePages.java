@@ -20,22 +20,32 @@ final class WritablePages {
 
     /** {@code MADV_POPULATE_WRITE} from Linux's {@code <linux/mman.h>}. */
     private static final int MADV_POPULATE_WRITE = 23;
-    /** The kernel does not know the advice (before 5.14), or the range is not page-aligned. */
+    /** The kernel does not know the advice (before 5.14). */
     static final int EINVAL = 22;
 
     private static final Throwable UNAVAILABLE = load();
+    /** The kernel's page size (4 KiB on x86-64; 16 or 64 KiB on some ARM kernels); 0 when unavailable. */
+    private static final long PAGE_SIZE = UNAVAILABLE == null ? getpagesize() : 0;
 
     private WritablePages() {
     }
 
+    /**
+     * Every use of JNA is inside the {@code try}: its {@code Native} class loads its native part when first
+     * touched, and fails there (an {@link UnsatisfiedLinkError}, or an {@link Error} for an incompatible copy
+     * installed on the system) where the temporary directory is mounted noexec or the platform has no build.
+     * Escaping this initialiser, that would fail the ledger's opening and so the proxy's start.
+     */
     private static Throwable load() {
-        if (!Platform.isLinux() || Native.SIZE_T_SIZE != Long.BYTES) {
-            return new UnsupportedOperationException("madvise(MADV_POPULATE_WRITE) is called on 64-bit Linux only");
-        }
         try {
+            if (!Platform.isLinux() || Native.SIZE_T_SIZE != Long.BYTES) {
+                return new UnsupportedOperationException("madvise(MADV_POPULATE_WRITE) is called on 64-bit Linux only");
+            }
             Native.register(WritablePages.class, Platform.C_LIBRARY_NAME);
             return null;
-        } catch (LinkageError | RuntimeException e) {
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Error | RuntimeException e) {
             return e;                                        // JNA's native part could not be loaded here
         }
     }
@@ -46,8 +56,11 @@ final class WritablePages {
     }
 
     /**
-     * Makes {@code mapping[offset, offset + length)} writable and dirty. {@code offset} must be a multiple of
-     * the page size and the mapping must start on a page.
+     * Makes the pages holding {@code mapping[offset, offset + length)} writable and dirty. The range is
+     * widened to whole pages of the kernel's size, which {@code madvise} requires: a mapping from
+     * {@link java.nio.channels.FileChannel#map} starts on a page only where its file offset is a multiple of
+     * the page size, and the journal's ring (at 4 KiB into its file) is not on a 16 or 64 KiB page kernel.
+     * The bytes so included before the range belong to the same mapping, which Java starts on a page.
      *
      * @return 0, or the call's {@code errno}
      */
@@ -55,8 +68,10 @@ final class WritablePages {
         if (UNAVAILABLE != null) {
             throw new IllegalStateException("madvise is not available", UNAVAILABLE);
         }
+        long address = Pointer.nativeValue(Native.getDirectBufferPointer(mapping)) + offset;
+        long pageStart = address & -PAGE_SIZE;
         try {
-            madvise(Native.getDirectBufferPointer(mapping).share(offset), length, MADV_POPULATE_WRITE);
+            madvise(new Pointer(pageStart), length + (address - pageStart), MADV_POPULATE_WRITE);
             return 0;
         } catch (LastErrorException e) {
             return e.getErrorCode();
@@ -64,4 +79,6 @@ final class WritablePages {
     }
 
     private static native int madvise(Pointer address, long length, int advice) throws LastErrorException;
+
+    private static native int getpagesize();
 }

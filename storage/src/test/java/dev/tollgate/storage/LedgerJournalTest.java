@@ -327,10 +327,7 @@ class LedgerJournalTest {
     @Test
     void aPageTheFileNoLongerHasIsAnErrorCodeNotACrash() throws Exception {
         assumeTrue(WritablePages.unavailable() == null, "pages are prepared with Linux's madvise, through JNA");
-        Path file = dir.resolve("short.map");
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE)) {
-            channel.write(ByteBuffer.allocate(4 * LedgerJournal.PAGE), 0);
+        try (FileChannel channel = zeroedFile(dir.resolve("short.map"), 4 * LedgerJournal.PAGE)) {
             MappedByteBuffer mapping = channel.map(FileChannel.MapMode.READ_WRITE, 0, 4 * LedgerJournal.PAGE);
             assertThat(WritablePages.populate(mapping, 0, 4 * LedgerJournal.PAGE)).as("errno, whole file").isZero();
             channel.truncate(LedgerJournal.PAGE);
@@ -339,6 +336,28 @@ class LedgerJournalTest {
             assertThat(error).as("errno for pages past the end (EFAULT)").isEqualTo(14);
             assertThat(mapping.get(0)).isZero();
         }
+    }
+
+    /**
+     * A range that does not start on a page is widened to whole pages, as the journal's ring needs on a
+     * kernel whose pages are larger than the 4 KiB its file header takes (madvise alone answers EINVAL).
+     */
+    @Test
+    void aRangeOffThePageBoundaryIsPreparedWhole() throws Exception {
+        assumeTrue(WritablePages.unavailable() == null, "pages are prepared with Linux's madvise, through JNA");
+        Path file = dir.resolve("unaligned.map");
+        try (FileChannel channel = zeroedFile(file, 4 * LedgerJournal.PAGE)) {
+            MappedByteBuffer mapping = channel.map(FileChannel.MapMode.READ_WRITE, 100, 3 * LedgerJournal.PAGE);
+            assertThat(WritablePages.populate(mapping, 0, LedgerJournal.PAGE)).as("errno, from 100 bytes into the file").isZero();
+            assertThat(WritablePages.populate(mapping, 1_000, 2 * LedgerJournal.PAGE)).as("errno, from 1,100").isZero();
+        }
+        assertThat(Files.readAllBytes(file)).as("the file after preparing").containsOnly(0);
+    }
+
+    private static FileChannel zeroedFile(Path file, int bytes) throws IOException {
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        channel.write(ByteBuffer.allocate(bytes), 0);
+        return channel;
     }
 
     /**
