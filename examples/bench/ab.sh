@@ -2,7 +2,7 @@
 # Compares two Tollgate builds (or two sets of JVM options) side by side: both run behind one fake
 # provider and are measured in alternating rounds at one rate, so that the shared host's drift, which
 # moves sequential runs by 10-30%, falls on both alike. Prints, per round and side, Tollgate's CPU per
-# request by thread kind and the latency percentiles.
+# request by thread kind and the latency percentiles (to the first byte and to the last).
 #   A_JAR=/tmp/old.jar examples/bench/ab.sh                   # an older build (A) against this one (B)
 #   A_OPTS=-XX:+UseParallelGC examples/bench/ab.sh            # the same build with other JVM options
 #   B_HTTP2=true examples/bench/ab.sh                         # HTTP/1.1 (A) against HTTP/2 (B) to the provider
@@ -38,7 +38,7 @@ for round in $(seq 1 "$rounds"); do
     before="$(cpu_ticks)"
     out="$(generate rate "${url[$side]}" "$rate" "$secs" "$stream")"
     after="$(cpu_ticks)"
-    latency="$(grep -o "total_p50=[0-9]* total_p90=[0-9]* total_p99=[0-9]*" <<<"$out" || true) $(grep -o " errors=[0-9]*" <<<"$out" || true)"
+    latency="$(grep -o "ttfb_p50=[0-9]* ttfb_p90=[0-9]* ttfb_p99=[0-9]*" <<<"$out" || true) $(grep -o "total_p50=[0-9]* total_p90=[0-9]* total_p99=[0-9]*" <<<"$out" || true) $(grep -o " errors=[0-9]*" <<<"$out" || true)"
     echo "$side round $round: $(cpu_split "$before" "$after" $(( rate * (secs + 3) ))) $latency"
   done
 done

@@ -306,7 +306,7 @@ final class LedgerJournal implements AutoCloseable {
      * then write-protects them, so the first write into each page afterwards faults into the filesystem
      * (ext4's {@code page_mkwrite}, which updates the file's time and can wait on the filesystem's own
      * journal). Appends took that fault once a page, every 20-30 call rows, on an event loop
-     * (docs/BENCHMARKS.md, ninth round).
+     * (docs/BENCHMARKS-HISTORY.md, ninth round).
      *
      * <p>How: {@link WritablePages#populate}, which takes those faults here without writing a byte, so it
      * cannot disturb an append into the same page, and reports a fault the filesystem refuses as an error

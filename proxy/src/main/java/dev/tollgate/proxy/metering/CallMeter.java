@@ -272,6 +272,11 @@ public final class CallMeter {
         }
     }
 
+    /** True when the response is an event stream ({@code text/event-stream}); known once its head is read. */
+    public boolean streamed() {
+        return streamed;
+    }
+
     /** True when the response body is rewritten, so its length is no longer the provider's. */
     public boolean rewritesBody() {
         return injected && meter instanceof SseStreamMeter;

@@ -26,7 +26,7 @@ import java.util.function.LongSupplier;
  * <p>Exemplars are off. Tollgate has no trace spans to link them to, and with them on the client samples
  * anyway: every data point, once per sample interval (90 ms), schedules a task on the client's own
  * thread, so with seven data points per agent that thread woke about 80 times a second under load, each
- * time at the cost of a wake-up call from an event loop (docs/BENCHMARKS.md, eighth round).
+ * time at the cost of a wake-up call from an event loop (docs/BENCHMARKS-HISTORY.md, eighth round).
  */
 public final class TollgateMetrics implements CallRecordSink {
 

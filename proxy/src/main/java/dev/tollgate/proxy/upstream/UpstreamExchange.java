@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * the state needs no locks. The response is streamed: each piece the provider sends is written to the
  * agent as it arrives and flushed at the end of each read. The small pieces of one read (a stream's events
  * are one chunk each) are gathered into one chunk for the agent: one pass down the pipeline and one
- * chunk header instead of one per event. When the agent cannot keep up, reading from
+ * chunk header instead of one per event; only a stream's first event leaves on its own, as soon as it is
+ * read, so the first token never waits for the events read with it. When the agent cannot keep up, reading from
  * the provider stops until the agent's socket drains, so a slow agent holds back the provider instead of
  * filling the heap.
  *
@@ -87,6 +88,8 @@ public final class UpstreamExchange {
     private boolean closeAgentAfterResponse;
     /** Bytes for the agent gathered during the current read from the provider, or null. */
     private ByteBuf gathered;
+    /** True once a stream's first event has been flushed to the agent. */
+    private boolean firstEventFlushed;
 
     public UpstreamExchange(Channel agent, FullHttpRequest request, String agentId, ProviderConnections pool,
             ProviderRequests requests, long responseTimeoutMs, CallMeter meter, Completion completion) {
@@ -202,6 +205,7 @@ public final class UpstreamExchange {
         if (meter.rewritesBody() && !(content instanceof LastHttpContent)) {
             // The events this piece completes, rewritten, go straight into this read's gathered chunk.
             meter.rewriteInto(content, gatheredWithRoomFor(content.content().readableBytes()));
+            flushFirstEvent();
             return;
         }
         HttpContent toAgent = meter.relay(content, agent.alloc());
@@ -221,6 +225,20 @@ public final class UpstreamExchange {
         }
         gatheredWithRoomFor(bytes.readableBytes()).writeBytes(bytes);
         toAgent.release();
+        flushFirstEvent();
+    }
+
+    /**
+     * Flushes a stream's first event as soon as it is gathered, with the head, instead of at the end of the
+     * read: a provider that sends its first events in one burst would otherwise hold the agent's first token
+     * back for as long as the whole burst takes to meter and rewrite. Once per call, so a stream costs at
+     * most one write more than one flush per read.
+     */
+    private void flushFirstEvent() {
+        if (!firstEventFlushed && meter.streamed() && gathered != null && gathered.isReadable()) {
+            firstEventFlushed = true;
+            flushToAgent();
+        }
     }
 
     /** This read's gathered chunk, written out first if {@code incoming} more bytes would take it past the limit. */
@@ -260,10 +278,15 @@ public final class UpstreamExchange {
 
     void onUpstreamReadComplete() {
         if (state == State.STREAMING) {
-            writeGathered();
-            agent.flush();
-            meter.afterFlush();
+            flushToAgent();
         }
+    }
+
+    /** Writes what was gathered, flushes the agent's connection, and lets the meter read what was flushed. */
+    private void flushToAgent() {
+        writeGathered();
+        agent.flush();
+        meter.afterFlush();
     }
 
     /** The agent's socket drained or filled up: resume or pause reading from the provider. */
