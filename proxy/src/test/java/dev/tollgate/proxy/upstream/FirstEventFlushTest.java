@@ -1,0 +1,200 @@
+package dev.tollgate.proxy.upstream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tollgate.config.IdentityConfig;
+import dev.tollgate.config.UnknownModelPolicy;
+import dev.tollgate.config.UpstreamConfig;
+import dev.tollgate.pricing.PriceTable;
+import dev.tollgate.pricing.TokenCounter;
+import dev.tollgate.proxy.metering.CallMeter;
+import dev.tollgate.proxy.metering.Metering;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A stream's first event leaves for the agent as soon as it is read, with the head, not when the read that
+ * brought it ends: a provider that sends its first events in one burst must not hold the first token back
+ * while the rest of the burst is metered and rewritten. Later events, and every piece of a response that is
+ * not a stream, are still gathered and flushed once per read.
+ *
+ * <p>Embedded channels stand in for the two sockets because only they can deliver several reads' worth of
+ * pieces and then end the read on cue; a real socket decides for itself where one read ends.
+ */
+class FirstEventFlushTest {
+
+    private static final String FIRST = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"first\"}}]}\n\n";
+    private static final String SECOND = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"second\"}}]}\n\n";
+
+    private final EmbeddedChannel agent = new EmbeddedChannel();
+    private final EmbeddedChannel provider = new EmbeddedChannel();
+    private final Metering metering = new Metering(PriceTable.bundled(), new TokenCounter(), UnknownModelPolicy.ALLOW,
+            call -> { }, Clock.systemUTC());
+    private UpstreamExchange exchange;
+
+    @AfterEach
+    void closeChannels() {
+        // The agent leaves mid-response: the exchange frees what it gathered and still holds.
+        exchange.onAgentGone();
+        agent.finishAndReleaseAll();
+        provider.finishAndReleaseAll();
+        metering.close();
+    }
+
+    @Test
+    void aRewrittenStreamsFirstEventIsFlushedBeforeTheReadEnds() {
+        // No stream_options: Tollgate asks for usage itself and takes it out of the events again (a rewrite).
+        startExchange("{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[]}");
+
+        readWithoutEnd(streamHead(), event(FIRST), event(SECOND));
+
+        assertThat(flushedToAgent()).as("before the read ends: the head and the first event")
+                .containsExactly("head", FIRST);
+
+        provider.pipeline().fireChannelReadComplete();
+
+        assertThat(flushedToAgent()).as("the rest of the read, once it ends").containsExactly(SECOND);
+        assertThat(exchange.closesAgentConnection()).isFalse();
+    }
+
+    @Test
+    void aRelayedStreamsFirstEventIsFlushedBeforeTheReadEnds() {
+        // The agent asked for usage itself: the events pass unchanged, read by the meter after each flush.
+        startExchange("{\"model\":\"gpt-4o\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[]}");
+
+        readWithoutEnd(streamHead(), event(FIRST), event(SECOND));
+
+        assertThat(flushedToAgent()).containsExactly("head", FIRST);
+
+        provider.pipeline().fireChannelReadComplete();
+
+        assertThat(flushedToAgent()).containsExactly(SECOND);
+    }
+
+    @Test
+    void onlyTheFirstEventLeavesEarlyLaterReadsAreFlushedWhenTheyEnd() {
+        startExchange("{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[]}");
+        readWithoutEnd(streamHead(), event(FIRST));
+        provider.pipeline().fireChannelReadComplete();
+        assertThat(flushedToAgent()).containsExactly("head", FIRST);
+
+        readWithoutEnd(event(SECOND), event(SECOND));
+
+        assertThat(flushedToAgent()).as("a later read's events wait for its end, to leave as one chunk").isEmpty();
+
+        provider.pipeline().fireChannelReadComplete();
+
+        assertThat(flushedToAgent()).containsExactly(SECOND + SECOND);
+    }
+
+    @Test
+    void aResponseThatIsNotAStreamIsFlushedOnlyWhenTheReadEnds() {
+        startExchange("{\"model\":\"gpt-4o\",\"messages\":[]}");
+        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        head.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+        head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
+
+        readWithoutEnd(head, event("{\"id\":\"chatcmpl-1\","), event("\"object\":\"chat.completion\""));
+
+        assertThat(flushedToAgent()).as("a JSON body's pieces are gathered until the read ends").isEmpty();
+
+        provider.pipeline().fireChannelReadComplete();
+
+        assertThat(flushedToAgent()).containsExactly("head", "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\"");
+    }
+
+    /** An exchange for a chat call with {@code body}, already sent to the provider channel. */
+    private UpstreamExchange startExchange(String body) {
+        provider.pipeline().addLast("relay", new UpstreamChannelHandler());
+        CallMeter meter = CallMeter.start(metering, "first-event", null, "/v1/chat/completions", HttpMethod.POST);
+        FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/chat/completions",
+                Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+        request.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+        assertThat(meter.inspect(request)).isEmpty();
+        exchange = new UpstreamExchange(agent, meter.request(), "first-event", new OneChannel(provider),
+                new ProviderRequests(UpstreamConfig.DEFAULTS, IdentityConfig.DEFAULTS), 60_000, meter, finished -> { });
+        exchange.start();
+        Object sent = provider.readOutbound();
+        assertThat(sent).as("the call went out to the provider").isInstanceOf(FullHttpRequest.class);
+        ReferenceCountUtil.release(sent);
+        return exchange;
+    }
+
+    /**
+     * Delivers {@code pieces} as one read from the provider that has not ended yet ({@code writeInbound}
+     * would end it at once).
+     */
+    private void readWithoutEnd(Object... pieces) {
+        for (Object piece : pieces) {
+            provider.pipeline().fireChannelRead(piece);
+        }
+    }
+
+    private static HttpResponse streamHead() {
+        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+        head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
+        return head;
+    }
+
+    private static HttpContent event(String text) {
+        return new DefaultHttpContent(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+    }
+
+    /** What reached the agent's socket since the last look: "head" for a response head, else a chunk's text. */
+    private List<String> flushedToAgent() {
+        List<String> flushed = new ArrayList<>();
+        Object message;
+        while ((message = agent.readOutbound()) != null) {
+            try {
+                if (message instanceof HttpResponse) {
+                    flushed.add("head");
+                }
+                if (message instanceof HttpContent content && !(content instanceof LastHttpContent && !content.content().isReadable())) {
+                    flushed.add(content.content().toString(StandardCharsets.UTF_8));
+                }
+            } finally {
+                ReferenceCountUtil.release(message);
+            }
+        }
+        return flushed;
+    }
+
+    /** The provider connections of one call: the embedded provider channel, handed out at once. */
+    private record OneChannel(Channel channel) implements ProviderConnections {
+        @Override
+        public Future<Channel> acquire(EventLoop loop) {
+            return loop.newSucceededFuture(channel);
+        }
+
+        @Override
+        public void release(Channel released) { }
+
+        @Override
+        public void discard(Channel discarded) { }
+
+        @Override
+        public void close() { }
+    }
+}
