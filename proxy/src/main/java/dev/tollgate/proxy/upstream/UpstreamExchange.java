@@ -221,6 +221,7 @@ public final class UpstreamExchange {
         if (bytes.readableBytes() >= GATHER_LIMIT) {
             writeGathered();
             agent.write(toAgent, agent.voidPromise());
+            flushFirstEvent(true);
             return;
         }
         gatheredWithRoomFor(bytes.readableBytes()).writeBytes(bytes);
@@ -235,7 +236,12 @@ public final class UpstreamExchange {
      * most one write more than one flush per read.
      */
     private void flushFirstEvent() {
-        if (!firstEventFlushed && meter.streamed() && gathered != null && gathered.isReadable()) {
+        flushFirstEvent(gathered != null && gathered.isReadable());
+    }
+
+    /** As {@link #flushFirstEvent()}, where {@code written} says whether bytes for the agent wait unflushed. */
+    private void flushFirstEvent(boolean written) {
+        if (!firstEventFlushed && written && meter.streamed()) {
             firstEventFlushed = true;
             flushToAgent();
         }

@@ -93,6 +93,21 @@ class FirstEventFlushTest {
     }
 
     @Test
+    void aFirstPieceTooLargeToGatherIsFlushedBeforeTheReadEndsToo() {
+        startExchange("{\"model\":\"gpt-4o\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[]}");
+        // 20 KiB, above the 16 KiB that are gathered: such a piece is written as it is, not copied.
+        String large = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + "x".repeat(20 * 1024) + "\"}}]}\n\n";
+
+        readWithoutEnd(streamHead(), event(large), event(SECOND));
+
+        assertThat(flushedToAgent()).containsExactly("head", large);
+
+        provider.pipeline().fireChannelReadComplete();
+
+        assertThat(flushedToAgent()).containsExactly(SECOND);
+    }
+
+    @Test
     void onlyTheFirstEventLeavesEarlyLaterReadsAreFlushedWhenTheyEnd() {
         startExchange("{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[]}");
         readWithoutEnd(streamHead(), event(FIRST));
