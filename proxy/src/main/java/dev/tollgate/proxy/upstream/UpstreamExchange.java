@@ -37,8 +37,9 @@ import org.slf4j.LoggerFactory;
  * the state needs no locks. The response is streamed: each piece the provider sends is written to the
  * agent as it arrives and flushed at the end of each read. The small pieces of one read (a stream's events
  * are one chunk each) are gathered into one chunk for the agent: one pass down the pipeline and one
- * chunk header instead of one per event; only a stream's first event leaves on its own, as soon as it is
- * read, so the first token never waits for the events read with it. When the agent cannot keep up, reading from
+ * chunk header instead of one per event; only a stream's first bytes (its first event, or the first
+ * piece of one that is relayed unchanged) leave on their own, as soon as they are read, so they never
+ * wait for the events read with them. When the agent cannot keep up, reading from
  * the provider stops until the agent's socket drains, so a slow agent holds back the provider instead of
  * filling the heap.
  *
@@ -188,10 +189,11 @@ public final class UpstreamExchange {
         meter.onResponseHead(response);
         // The agent may still be draining an earlier response: start reading only as fast as it can take.
         provider.config().setAutoRead(agent.isWritable());
-        // The head goes out with whatever of the body this read holds, when the read ends
-        // (onUpstreamReadComplete): one write instead of two. That holds back no byte an agent can use: a
-        // provider that sends its head before the first event (as a streaming one does while the model
-        // starts) ends the read with the head, which is then flushed at once.
+        // The head goes out with the body's first bytes: a stream's with its first event, as soon as that is
+        // read (flushFirstEvent), anything else when the read ends (onUpstreamReadComplete): one write
+        // instead of two. That holds back no byte an agent can use: a provider that sends its head before
+        // the first event (as a streaming one does while the model starts) ends the read with the head,
+        // which is then flushed at once.
         agent.write(toAgentHead(response), agent.voidPromise());
     }
 

@@ -7,7 +7,10 @@ import dev.tollgate.config.UnknownModelPolicy;
 import dev.tollgate.config.UpstreamConfig;
 import dev.tollgate.pricing.PriceTable;
 import dev.tollgate.pricing.TokenCounter;
+import dev.tollgate.pricing.Usage;
+import dev.tollgate.pricing.UsageSource;
 import dev.tollgate.proxy.metering.CallMeter;
+import dev.tollgate.proxy.metering.CallRecord;
 import dev.tollgate.proxy.metering.Metering;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -30,6 +33,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -46,26 +50,36 @@ class FirstEventFlushTest {
 
     private static final String FIRST = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"first\"}}]}\n\n";
     private static final String SECOND = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"second\"}}]}\n\n";
+    private static final String DONE = "data: [DONE]\n\n";
+    /** No stream_options: Tollgate asks for usage itself and takes it out of the events again (a rewrite). */
+    private static final String REWRITTEN = "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[]}";
+    /** The agent asked for usage itself: the events pass unchanged, read by the meter after each flush. */
+    private static final String RELAYED =
+            "{\"model\":\"gpt-4o\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[]}";
 
     private final EmbeddedChannel agent = new EmbeddedChannel();
     private final EmbeddedChannel provider = new EmbeddedChannel();
+    private final List<CallRecord> recorded = new CopyOnWriteArrayList<>();
     private final Metering metering = new Metering(PriceTable.bundled(), new TokenCounter(), UnknownModelPolicy.ALLOW,
-            call -> { }, Clock.systemUTC());
+            recorded::add, Clock.systemUTC());
     private UpstreamExchange exchange;
 
     @AfterEach
     void closeChannels() {
-        // The agent leaves mid-response: the exchange frees what it gathered and still holds.
-        exchange.onAgentGone();
+        if (exchange != null) {
+            // The agent leaves mid-response (a no-op once it ended): the exchange frees what it still holds.
+            exchange.onAgentGone();
+        }
+        // Counting ends before the record it posts to the agent's loop is run there, on this thread.
+        metering.close();
+        agent.runPendingTasks();
         agent.finishAndReleaseAll();
         provider.finishAndReleaseAll();
-        metering.close();
     }
 
     @Test
     void aRewrittenStreamsFirstEventIsFlushedBeforeTheReadEnds() {
-        // No stream_options: Tollgate asks for usage itself and takes it out of the events again (a rewrite).
-        startExchange("{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[]}");
+        startExchange(REWRITTEN);
 
         readWithoutEnd(streamHead(), event(FIRST), event(SECOND));
 
@@ -75,13 +89,11 @@ class FirstEventFlushTest {
         provider.pipeline().fireChannelReadComplete();
 
         assertThat(flushedToAgent()).as("the rest of the read, once it ends").containsExactly(SECOND);
-        assertThat(exchange.closesAgentConnection()).isFalse();
     }
 
     @Test
     void aRelayedStreamsFirstEventIsFlushedBeforeTheReadEnds() {
-        // The agent asked for usage itself: the events pass unchanged, read by the meter after each flush.
-        startExchange("{\"model\":\"gpt-4o\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[]}");
+        startExchange(RELAYED);
 
         readWithoutEnd(streamHead(), event(FIRST), event(SECOND));
 
@@ -93,8 +105,62 @@ class FirstEventFlushTest {
     }
 
     @Test
+    void aRewrittenStreamsFirstPieceThatEndsNoEventWaitsForTheRestOfIt() {
+        startExchange(REWRITTEN);
+        int half = FIRST.length() / 2;
+
+        readWithoutEnd(streamHead(), event(FIRST.substring(0, half)));
+
+        assertThat(flushedToAgent()).as("half an event, which a rewrite cannot pass on yet").isEmpty();
+
+        readWithoutEnd(event(FIRST.substring(half)), event(SECOND));
+
+        assertThat(flushedToAgent()).containsExactly("head", FIRST);
+    }
+
+    @Test
+    void aRewrittenStreamWholeInOneReadReachesTheAgentWithoutTheUsageItDidNotAskFor() {
+        startExchange(REWRITTEN);
+        String usage = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":2,\"total_tokens\":13}}\n\n";
+
+        readWithoutEnd(streamHead(), event(FIRST), event(SECOND), event(usage), event(DONE), LastHttpContent.EMPTY_LAST_CONTENT);
+
+        assertThat(flushedToAgent()).containsExactly("head", FIRST, SECOND + DONE);
+        CallRecord call = onlyRecord();
+        assertThat(call.usageSource()).isEqualTo(UsageSource.REPORTED);
+        assertThat(call.usage()).isEqualTo(new Usage(11, 0, 2, 0));
+    }
+
+    @Test
+    void aRewrittenStreamsEventsAreMeteredOnceEachAroundTheEarlyFlush() {
+        assertOutputCountedOnce(REWRITTEN);
+    }
+
+    @Test
+    void aRelayedStreamsEventsAreMeteredOnceEachAroundTheEarlyFlush() {
+        assertOutputCountedOnce(RELAYED);
+    }
+
+    /**
+     * A whole stream in one read, without usage from the provider: its output is counted from the text the
+     * meter read, so an event read twice or missed after the early flush would change the count.
+     */
+    private void assertOutputCountedOnce(String request) {
+        startExchange(request);
+
+        readWithoutEnd(streamHead(), event(FIRST), event(SECOND), event(DONE), LastHttpContent.EMPTY_LAST_CONTENT);
+
+        assertThat(flushedToAgent()).containsExactly("head", FIRST, SECOND + DONE);
+        metering.close();                   // waits for the counting thread, which posts the record to the loop
+        CallRecord call = onlyRecord();
+        assertThat(call.usageSource()).isEqualTo(UsageSource.COUNTED);
+        assertThat(call.usage().outputTokens()).isEqualTo(new TokenCounter().countText("gpt-4o", "first" + "second"))
+                .isPositive();
+    }
+
+    @Test
     void aFirstPieceTooLargeToGatherIsFlushedBeforeTheReadEndsToo() {
-        startExchange("{\"model\":\"gpt-4o\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[]}");
+        startExchange(RELAYED);
         // 20 KiB, above the 16 KiB that are gathered: such a piece is written as it is, not copied.
         String large = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + "x".repeat(20 * 1024) + "\"}}]}\n\n";
 
@@ -109,7 +175,7 @@ class FirstEventFlushTest {
 
     @Test
     void onlyTheFirstEventLeavesEarlyLaterReadsAreFlushedWhenTheyEnd() {
-        startExchange("{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[]}");
+        startExchange(REWRITTEN);
         readWithoutEnd(streamHead(), event(FIRST));
         provider.pipeline().fireChannelReadComplete();
         assertThat(flushedToAgent()).containsExactly("head", FIRST);
@@ -175,6 +241,16 @@ class FirstEventFlushTest {
 
     private static HttpContent event(String text) {
         return new DefaultHttpContent(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+    }
+
+    /** The one call recorded so far, once the agent's loop ran the task that publishes it. */
+    private CallRecord onlyRecord() {
+        agent.runPendingTasks();
+        assertThat(recorded).hasSize(1);
+        CallRecord call = recorded.get(0);
+        assertThat(call.status()).isEqualTo(200);
+        assertThat(call.streamed()).isTrue();
+        return call;
     }
 
     /** What reached the agent's socket since the last look: "head" for a response head, else a chunk's text. */
