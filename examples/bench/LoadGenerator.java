@@ -1,9 +1,11 @@
 // A light load generator for Tollgate's load tests, on one Netty event-loop thread (run it with
 // examples/bench/load.sh). Three modes:
-//   rate URL RATE SECONDS STREAM [CONNECTIONS]  open loop: request i is due at start + i/RATE and its
-//        latency counts from that intended time, so a stall is counted in full instead of hiding
-//        behind requests that were never sent (coordinated omission). A due request takes an idle
-//        keep-alive connection, opens a new one while fewer than CONNECTIONS are open, or waits.
+//   rate URL RATE SECONDS STREAM [CONNECTIONS [EVENT_DELAY_MS]]  open loop: request i is due at start +
+//        i/RATE and its latency counts from that intended time, so a stall is counted in full instead of
+//        hiding behind requests that were never sent (coordinated omission). A due request takes an idle
+//        keep-alive connection, opens a new one while fewer than CONNECTIONS (default 256) are open, or
+//        waits. EVENT_DELAY_MS asks the fake provider (X-Mock-Chunk-Delay-Ms) to pace each stream's events
+//        that far apart, as a model producing tokens would, instead of sending them in one burst.
 //   max  URL CONNECTIONS SECONDS STREAM             closed loop: each connection sends its next request
 //        as soon as the last one ends; prints the throughput.
 //   hold URL STREAMS STREAM                         opens STREAMS connections, each with one request,
@@ -57,6 +59,8 @@ public final class LoadGenerator {
     private final java.util.SplittableRandom random = new java.util.SplittableRandom(7);
     private double streamFraction;
     private double hangUpFraction;
+    /** The delay between a stream's events asked of the fake provider, or null for its own (a burst). */
+    private String eventDelayMs;
     private long hungUp;
     /** Errors by kind: the HTTP status, or 0 for a connection that closed mid-response. */
     private final java.util.TreeMap<Integer, Long> errorKinds = new java.util.TreeMap<>();
@@ -123,6 +127,9 @@ public final class LoadGenerator {
                     .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                     .set(HttpHeaderNames.CONTENT_LENGTH, chosen.readableBytes())
                     .set("X-Agent-Id", "bench-agent");
+            if (eventDelayMs != null) {
+                request.headers().set("X-Mock-Chunk-Delay-Ms", eventDelayMs);
+            }
             channel.writeAndFlush(request);
         }
 
@@ -360,8 +367,12 @@ public final class LoadGenerator {
         try {
             EventLoop loop = group.next();
             String line = switch (mode) {
-                case "rate" -> new LoadGenerator(args[1], Boolean.parseBoolean(args[4]), loop, type).openLoop(
-                        Integer.parseInt(args[2]), Integer.parseInt(args[3]), args.length > 5 ? Integer.parseInt(args[5]) : 256);
+                case "rate" -> {
+                    LoadGenerator paced = new LoadGenerator(args[1], Boolean.parseBoolean(args[4]), loop, type);
+                    paced.eventDelayMs = args.length > 6 ? String.valueOf(Integer.parseInt(args[6])) : null;
+                    yield paced.openLoop(Integer.parseInt(args[2]), Integer.parseInt(args[3]),
+                            args.length > 5 ? Integer.parseInt(args[5]) : 256);
+                }
                 case "max" -> new LoadGenerator(args[1], Boolean.parseBoolean(args[4]), loop, type).closedLoop(
                         Integer.parseInt(args[2]), Integer.parseInt(args[3]));
                 case "hold" -> new LoadGenerator(args[1], Boolean.parseBoolean(args[3]), loop, type).hold(Integer.parseInt(args[2]));

@@ -5,14 +5,20 @@
 #      provider, through nginx, and through Tollgate (metering, ledger and a budget on). Prints the
 #      added latency (p50/p90/p99/p99.9 over direct, microseconds from each request's intended start),
 #      errors, Tollgate's CPU per request (from /proc), its RSS and its GC pauses in the run.
-#   2. Maximum throughput: closed loop on MAX_CONNECTIONS connections, direct, nginx and Tollgate.
-#   3. HOLD_STREAMS concurrent streams (slow ones: the provider waits 1 s between events) against
+#   2. Paced streams at each of PACED_RATES (default 200 and 1000/s): the fake provider sends each
+#      stream's tokens PACE_MS apart (default 10 ms: 100 tokens/s) as a model produces them, instead of
+#      in one burst, so every event is a read and a write of its own; the same comparison as in 1,
+#      streamed only. The latency added to the whole stream against that added to the first byte is the
+#      delay added between events.
+#   3. Maximum throughput: closed loop on MAX_CONNECTIONS connections, direct, nginx and Tollgate.
+#   4. HOLD_STREAMS concurrent streams (slow ones: the provider waits 1 s between events) against
 #      Tollgate with its -Xmx256m heap: how many completed, the peak RSS and the heap after a full GC.
 #   examples/bench/load.sh                                   # 500 1000 2000 5000/s, 20 s each
 #   RATES="1000" SECONDS_EACH=10 HOLD_STREAMS=0 examples/bench/load.sh
 #   PROXY_OPTS="-XX:StartFlightRecording=filename=/tmp/tollgate.jfr" ...   # profile the proxy with JFR
-#   PHASES=hold HOLD_STREAMS=10000 UPSTREAM_HTTP2=true examples/bench/load.sh   # only phase 3, HTTP/2 to the provider
-# PHASES picks phases by name (default "rates max hold"); UPSTREAM_HTTP2=true sets upstream.http2 in
+#   PHASES=hold HOLD_STREAMS=10000 UPSTREAM_HTTP2=true examples/bench/load.sh   # only phase 4, HTTP/2 to the provider
+#   PHASES=paced PACED_RATES="500 1000" PACE_MS=20 examples/bench/load.sh        # only phase 2
+# PHASES picks phases by name (default "rates paced max hold"); UPSTREAM_HTTP2=true sets upstream.http2 in
 # Tollgate's config, so calls share a few HTTP/2 connections to the provider instead of one socket each.
 # The generator shares the machine's cores with the servers; the numbers say so by including it.
 set -euo pipefail
@@ -22,7 +28,9 @@ rates="${RATES:-500 1000 2000 5000}"
 secs="${SECONDS_EACH:-20}"
 max_connections="${MAX_CONNECTIONS:-64}"
 hold_streams="${HOLD_STREAMS:-9900}"
-phases=" ${PHASES:-rates max hold} "
+phases=" ${PHASES:-rates paced max hold} "
+paced_rates="${PACED_RATES:-200 1000}"
+pace_ms="${PACE_MS:-10}"
 proxy_heap="${PROXY_HEAP:--Xmx256m}"
 source examples/lib/servers.sh
 
@@ -95,29 +103,46 @@ for stream in false true; do
   generate rate "$provider" 2000 5 "$stream" >/dev/null
 done
 
+# compare RATE STREAM [EVENT_DELAY_MS]: one open-loop run straight at the provider, through nginx and
+# through Tollgate, back to back; prints each and what the proxies added, with their CPU per request.
+compare() {
+  local rate="$1" stream="$2" pace=(${3:+256 "$3"}) metric=total direct through through_nginx before after gc_line
+  [ "$stream" = true ] && metric=ttfb
+  direct="$(generate rate "$provider" "$rate" "$secs" "$stream" "${pace[@]}")"
+  echo "direct   : $direct"
+  if [ -n "$nginx_url" ]; then
+    nginx_before="$(nginx_ticks)"
+    through_nginx="$(generate rate "$nginx_url" "$rate" "$secs" "$stream" "${pace[@]}")"
+    nginx_after="$(nginx_ticks)"
+    echo "nginx    : $through_nginx"
+    [ "$stream" = true ] && echo "  nginx added total:$(added total "$through_nginx" "$direct")"
+    echo "  nginx added $metric:$(added "$metric" "$through_nginx" "$direct")  cpu_per_request=$(per_request "$nginx_before" "$nginx_after" $(( rate * (secs + 3) )))"
+  fi
+  gc_line="$(wc -l < "$work/gc.log")"
+  before="$(cpu_ticks)"
+  through="$(generate rate "$proxy" "$rate" "$secs" "$stream" "${pace[@]}")"
+  after="$(cpu_ticks)"
+  echo "tollgate : $through"
+  [ "$stream" = true ] && echo "  tollgate added total:$(added total "$through" "$direct")"
+  echo "  tollgate added $metric:$(added "$metric" "$through" "$direct")  $(cpu_split "$before" "$after" $(( rate * (secs + 3) ))) rss=$(rss) gc: $(gc_since "$gc_line")"
+}
+
 for stream in false true; do
   [[ "$phases" == *" rates "* ]] || break
-  metric=total; [ "$stream" = true ] && metric=ttfb
   for rate in $rates; do
     echo "== rate $rate/s, stream=$stream, $secs s"
-    direct="$(generate rate "$provider" "$rate" "$secs" "$stream")"
-    echo "direct   : $direct"
-    if [ -n "$nginx_url" ]; then
-      nginx_before="$(nginx_ticks)"
-      through_nginx="$(generate rate "$nginx_url" "$rate" "$secs" "$stream")"
-      nginx_after="$(nginx_ticks)"
-      echo "nginx    : $through_nginx"
-      echo "  nginx added $metric:$(added "$metric" "$through_nginx" "$direct")  cpu_per_request=$(per_request "$nginx_before" "$nginx_after" $(( rate * (secs + 3) )))"
-    fi
-    gc_line="$(wc -l < "$work/gc.log")"
-    before="$(cpu_ticks)"
-    through="$(generate rate "$proxy" "$rate" "$secs" "$stream")"
-    after="$(cpu_ticks)"
-    echo "tollgate : $through"
-    [ "$stream" = true ] && echo "  tollgate added total:$(added total "$through" "$direct")"
-    echo "  tollgate added $metric:$(added "$metric" "$through" "$direct")  $(cpu_split "$before" "$after" $(( rate * (secs + 3) ))) rss=$(rss) gc: $(gc_since "$gc_line")"
+    compare "$rate" "$stream"
   done
 done
+
+if [[ "$phases" == *" paced "* ]]; then
+  # Each paced stream lasts about 20 events x PACE_MS; a short warm-up teaches the JIT the per-event path.
+  generate rate "$proxy" 500 10 true 256 "$pace_ms" >/dev/null
+  for rate in $paced_rates; do
+    echo "== paced streams at $rate/s, one event every $pace_ms ms, $secs s"
+    compare "$rate" true "$pace_ms"
+  done
+fi
 
 [[ "$phases" == *" max "* ]] && echo "== maximum throughput, closed loop on $max_connections connections, $secs s each"
 for stream in false true; do

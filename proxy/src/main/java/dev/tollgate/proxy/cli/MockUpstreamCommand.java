@@ -21,7 +21,7 @@ final class MockUpstreamCommand implements Callable<Integer> {
     long latencyMs;
 
     @Option(names = "--chunk-delay-ms", paramLabel = "N", defaultValue = "0",
-            description = "Delay between the events of a streamed response (default ${DEFAULT-VALUE}).")
+            description = "Delay between the tokens of a streamed response; the finish, the usage and [DONE] follow the last one at once. A request header X-Mock-Chunk-Delay-Ms overrides it for its own stream (default ${DEFAULT-VALUE}).")
     long chunkDelayMs;
 
     @Option(names = "--h2-max-streams", paramLabel = "N", defaultValue = "" + MockUpstreamServer.DEFAULT_H2_MAX_STREAMS,

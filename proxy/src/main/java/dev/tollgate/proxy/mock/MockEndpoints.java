@@ -69,6 +69,7 @@ final class MockEndpoints {
         for (String word : words) {
             events.add(chatChunk(id, created, model, withUsage, json -> json.writeStringField("content", word), null));
         }
+        int tokens = events.size();
         events.add(chatChunk(id, created, model, withUsage, json -> { }, finish));
         if (withUsage) {
             // As OpenAI does: one last chunk with no choices that carries the usage of the whole stream.
@@ -82,7 +83,7 @@ final class MockEndpoints {
             }));
         }
         events.add(done());
-        return MockAnswer.stream(events);
+        return MockAnswer.stream(events, tokens);
     }
 
     private ByteBuf chatChunk(String id, long created, String model, boolean withUsage, MockReplies.JsonBody delta,
@@ -146,6 +147,7 @@ final class MockEndpoints {
                 json.writeEndObject();
             }));
         }
+        int tokens = events.size();
         if (request.includeUsage()) {
             events.add(event(alloc, null, json -> {
                 json.writeStartObject();
@@ -157,7 +159,7 @@ final class MockEndpoints {
             }));
         }
         events.add(done());
-        return MockAnswer.stream(events);
+        return MockAnswer.stream(events, tokens);
     }
 
     private static void completionHeader(JsonGenerator json, String id, long created, String model) throws IOException {
@@ -269,6 +271,7 @@ final class MockEndpoints {
                 json.writeEndArray();
             }, null));
         }
+        int tokens = events.size();
         events.add(responseEvent("response.output_text.done", sequence, json -> {
             partPosition(json, messageId);
             json.writeStringField("text", text);
@@ -287,7 +290,7 @@ final class MockEndpoints {
         String finalStatus = truncated ? "incomplete" : "completed";
         events.add(responseEvent("response." + finalStatus, sequence, json -> json.writeFieldName("response"),
                 json -> response.write(json, finalStatus, text, usage)));
-        return MockAnswer.stream(events);
+        return MockAnswer.stream(events, tokens);
     }
 
     private static void partPosition(JsonGenerator json, String messageId) throws IOException {

@@ -37,6 +37,14 @@ final class MockProviderHandler extends SimpleChannelInboundHandler<FullHttpRequ
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final AsciiString EVENT_STREAM = AsciiString.cached("text/event-stream; charset=utf-8");
     private static final AsciiString REQUEST_ID = AsciiString.cached("x-request-id");
+    /**
+     * A request header that sets the delay between this response's events, overriding
+     * {@code --chunk-delay-ms}: the load test paces some streams as a model would, through every proxy alike,
+     * without a second fake provider.
+     */
+    static final AsciiString CHUNK_DELAY_HEADER = AsciiString.cached("x-mock-chunk-delay-ms");
+    /** Longer delays would only hold connections open; a minute between events is already a stalled stream. */
+    private static final long MAX_CHUNK_DELAY_MS = 60_000;
 
     private final long latencyMs;
     private final long chunkDelayMs;
@@ -49,11 +57,26 @@ final class MockProviderHandler extends SimpleChannelInboundHandler<FullHttpRequ
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
         boolean keepAlive = HttpUtil.isKeepAlive(request);
+        long eventDelayMs = chunkDelayOf(request);
         MockAnswer answer = answer(ctx, request);
         if (latencyMs > 0) {
-            ctx.executor().schedule(() -> send(ctx, answer, keepAlive), latencyMs, TimeUnit.MILLISECONDS);
+            ctx.executor().schedule(() -> send(ctx, answer, keepAlive, eventDelayMs), latencyMs, TimeUnit.MILLISECONDS);
         } else {
-            send(ctx, answer, keepAlive);
+            send(ctx, answer, keepAlive, eventDelayMs);
+        }
+    }
+
+    /** The request's own delay between events ({@link #CHUNK_DELAY_HEADER}), else the server's; bad values are ignored. */
+    private long chunkDelayOf(FullHttpRequest request) {
+        String asked = request.headers().get(CHUNK_DELAY_HEADER);
+        if (asked == null) {
+            return chunkDelayMs;
+        }
+        try {
+            long delay = Long.parseLong(asked.trim());
+            return delay >= 0 && delay <= MAX_CHUNK_DELAY_MS ? delay : chunkDelayMs;
+        } catch (NumberFormatException e) {
+            return chunkDelayMs;
         }
     }
 
@@ -101,7 +124,7 @@ final class MockProviderHandler extends SimpleChannelInboundHandler<FullHttpRequ
         }
     }
 
-    private void send(ChannelHandlerContext ctx, MockAnswer answer, boolean keepAlive) {
+    private void send(ChannelHandlerContext ctx, MockAnswer answer, boolean keepAlive, long eventDelayMs) {
         if (!ctx.channel().isActive()) {
             answer.release();
             return;
@@ -122,31 +145,36 @@ final class MockProviderHandler extends SimpleChannelInboundHandler<FullHttpRequ
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE)
                 .set(REQUEST_ID, MockReplies.id("req_"));
         ctx.write(head);
-        if (chunkDelayMs <= 0) {
+        if (eventDelayMs <= 0) {
             for (ByteBuf event : answer.events()) {
                 ctx.write(new DefaultHttpContent(event));
             }
             finish(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), keepAlive);
         } else {
             ctx.flush();
-            new PacedStream(ctx, answer.events(), keepAlive).next();
+            new PacedStream(ctx, answer.events(), answer.pacedEvents(), keepAlive, eventDelayMs).next();
         }
     }
 
     /**
-     * Sends one event per {@code chunkDelayMs}, like a model producing tokens. Events not sent when the
+     * Sends the model's tokens one per {@code delayMs}, like a model producing them, and what follows the
+     * last of them (the finish, the usage, {@code [DONE]}) at once with it. Events not sent when the
      * connection closes (or the server stops, cancelling the timer) are released by the close listener.
      */
     private final class PacedStream {
         private final ChannelHandlerContext ctx;
         private final List<ByteBuf> events;
+        private final int paced;
         private final boolean keepAlive;
+        private final long delayMs;
         private int next;
 
-        PacedStream(ChannelHandlerContext ctx, List<ByteBuf> events, boolean keepAlive) {
+        PacedStream(ChannelHandlerContext ctx, List<ByteBuf> events, int paced, boolean keepAlive, long delayMs) {
             this.ctx = ctx;
             this.events = events;
+            this.paced = paced;
             this.keepAlive = keepAlive;
+            this.delayMs = delayMs;
             // Channel future listeners run on the channel's event loop, where the stream lives.
             ctx.channel().closeFuture().addListener(closed -> releaseRest());
         }
@@ -156,12 +184,16 @@ final class MockProviderHandler extends SimpleChannelInboundHandler<FullHttpRequ
                 releaseRest();
                 return;
             }
-            if (next == events.size()) {
-                finish(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), keepAlive);
+            ctx.write(new DefaultHttpContent(events.get(next++)));
+            if (next < paced) {
+                ctx.flush();
+                ctx.executor().schedule(this::next, delayMs, TimeUnit.MILLISECONDS);
                 return;
             }
-            ctx.writeAndFlush(new DefaultHttpContent(events.get(next++)));
-            ctx.executor().schedule(this::next, chunkDelayMs, TimeUnit.MILLISECONDS);
+            while (next < events.size()) {
+                ctx.write(new DefaultHttpContent(events.get(next++)));
+            }
+            finish(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), keepAlive);
         }
 
         private void releaseRest() {

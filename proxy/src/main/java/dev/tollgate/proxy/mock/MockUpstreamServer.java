@@ -54,7 +54,7 @@ public final class MockUpstreamServer implements AutoCloseable {
      * knowledge alike.
      *
      * @param latencyMs delay before each response's headers
-     * @param chunkDelayMs delay between the events of a stream
+     * @param chunkDelayMs delay between the tokens of a stream (the events after the last token follow it at once)
      * @param h2MaxStreams the {@code SETTINGS_MAX_CONCURRENT_STREAMS} announced to HTTP/2 clients
      */
     public static MockUpstreamServer start(String host, int port, long latencyMs, long chunkDelayMs, int h2MaxStreams)

@@ -138,6 +138,40 @@ class MockUpstreamTest {
     }
 
     @Test
+    void aRequestCanPaceItsOwnStreamThroughTheProxy() throws Exception {
+        List<Long> arrivals = new java.util.ArrayList<>();
+        var request = java.net.http.HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+                .header("Content-Type", "application/json").header("X-Mock-Chunk-Delay-Ms", "40")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"gpt-4o\",\"stream\":true,\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+                .build();
+
+        var response = proxy.http().send(request, java.net.http.HttpResponse.BodyHandlers.ofLines());
+        response.body().filter(line -> line.startsWith("data: ")).forEach(line -> arrivals.add(System.nanoTime()));
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(arrivals).hasSizeGreaterThan(4);
+        // The provider waits 40 ms before each token after the first; the finish chunk and [DONE] follow
+        // the last token at once. None can arrive sooner than that.
+        int tokens = arrivals.size() - 2;
+        long spreadMs = (arrivals.get(arrivals.size() - 1) - arrivals.get(0)) / 1_000_000;
+        assertThat(spreadMs).isGreaterThanOrEqualTo(40L * (tokens - 1) - 5);
+    }
+
+    @Test
+    void aPaceThatIsNotANumberIsIgnored() throws Exception {
+        var response = proxy.http().send(java.net.http.HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
+                        .header("Content-Type", "application/json").header("X-Mock-Chunk-Delay-Ms", "soon")
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                                "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+                        .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).endsWith("data: [DONE]\n\n");
+    }
+
+    @Test
     void badJsonGetsAnOpenAiShapedError() throws Exception {
         var response = proxy.http().send(java.net.http.HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
                         .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{not json")).build(),
