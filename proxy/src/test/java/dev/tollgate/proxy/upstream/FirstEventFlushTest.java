@@ -79,29 +79,12 @@ class FirstEventFlushTest {
 
     @Test
     void aRewrittenStreamsFirstEventIsFlushedBeforeTheReadEnds() {
-        startExchange(REWRITTEN);
-
-        readWithoutEnd(streamHead(), event(FIRST), event(SECOND));
-
-        assertThat(flushedToAgent()).as("before the read ends: the head and the first event")
-                .containsExactly("head", FIRST);
-
-        provider.pipeline().fireChannelReadComplete();
-
-        assertThat(flushedToAgent()).as("the rest of the read, once it ends").containsExactly(SECOND);
+        assertFirstLeavesBeforeItsReadEnds(REWRITTEN, FIRST);
     }
 
     @Test
     void aRelayedStreamsFirstEventIsFlushedBeforeTheReadEnds() {
-        startExchange(RELAYED);
-
-        readWithoutEnd(streamHead(), event(FIRST), event(SECOND));
-
-        assertThat(flushedToAgent()).containsExactly("head", FIRST);
-
-        provider.pipeline().fireChannelReadComplete();
-
-        assertThat(flushedToAgent()).containsExactly(SECOND);
+        assertFirstLeavesBeforeItsReadEnds(RELAYED, FIRST);
     }
 
     @Test
@@ -160,17 +143,23 @@ class FirstEventFlushTest {
 
     @Test
     void aFirstPieceTooLargeToGatherIsFlushedBeforeTheReadEndsToo() {
-        startExchange(RELAYED);
         // 20 KiB, above the 16 KiB that are gathered: such a piece is written as it is, not copied.
         String large = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + "x".repeat(20 * 1024) + "\"}}]}\n\n";
+        assertFirstLeavesBeforeItsReadEnds(RELAYED, large);
+    }
 
-        readWithoutEnd(streamHead(), event(large), event(SECOND));
+    /** One read brings the head, {@code first} and a second event: the head and {@code first} leave before it ends. */
+    private void assertFirstLeavesBeforeItsReadEnds(String request, String first) {
+        startExchange(request);
 
-        assertThat(flushedToAgent()).containsExactly("head", large);
+        readWithoutEnd(streamHead(), event(first), event(SECOND));
+
+        assertThat(flushedToAgent()).as("before the read ends: the head and the first event")
+                .containsExactly("head", first);
 
         provider.pipeline().fireChannelReadComplete();
 
-        assertThat(flushedToAgent()).containsExactly(SECOND);
+        assertThat(flushedToAgent()).as("the rest of the read, once it ends").containsExactly(SECOND);
     }
 
     @Test
