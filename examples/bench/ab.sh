@@ -7,6 +7,7 @@
 #   A_OPTS=-XX:+UseParallelGC examples/bench/ab.sh            # the same build with other JVM options
 #   B_HTTP2=true examples/bench/ab.sh                         # HTTP/1.1 (A) against HTTP/2 (B) to the provider
 #   RATE=1000 STREAM=true ROUNDS=5 SECS=15 WARM=30 ...        # the defaults, streamed instead of plain
+#   STREAM=true PACE_MS=10 ...                                # paced streams: one token every 10 ms, as in load.sh
 # Build an older jar from a commit with, for example:
 #   git worktree add /tmp/old <commit> && (cd /tmp/old && mvn -B -q -DskipTests package) \
 #     && cp /tmp/old/proxy/target/tollgate.jar /tmp/old.jar && git worktree remove --force /tmp/old
@@ -18,6 +19,7 @@ source examples/lib/servers.sh
 source examples/bench/lib.sh
 
 rate="${RATE:-1000}" secs="${SECS:-15}" stream="${STREAM:-false}" rounds="${ROUNDS:-5}"
+pace=(${PACE_MS:+256 "$PACE_MS"})  # the generator's connection count (256, as load.sh) and the delay between events
 start_provider
 declare -A url pid
 base="$work"
@@ -30,13 +32,13 @@ for side in A B; do
   url[$side]="$proxy" pid[$side]="$proxy_pid"
 done
 work="$base"
-echo "A: ${A_JAR:-proxy/target/tollgate.jar} ${A_OPTS:-} http2=${A_HTTP2:-false}  B: ${B_JAR:-proxy/target/tollgate.jar} ${B_OPTS:-} http2=${B_HTTP2:-false}  rate=$rate/s stream=$stream"
-for side in A B; do generate rate "${url[$side]}" 2000 "${WARM:-30}" "$stream" >/dev/null; done
+echo "A: ${A_JAR:-proxy/target/tollgate.jar} ${A_OPTS:-} http2=${A_HTTP2:-false}  B: ${B_JAR:-proxy/target/tollgate.jar} ${B_OPTS:-} http2=${B_HTTP2:-false}  rate=$rate/s stream=$stream pace=${PACE_MS:-none}"
+for side in A B; do generate rate "${url[$side]}" 2000 "${WARM:-30}" "$stream" "${pace[@]}" >/dev/null; done
 for round in $(seq 1 "$rounds"); do
   for side in A B; do
     proxy_pid="${pid[$side]}"
     before="$(cpu_ticks)"
-    out="$(generate rate "${url[$side]}" "$rate" "$secs" "$stream")"
+    out="$(generate rate "${url[$side]}" "$rate" "$secs" "$stream" "${pace[@]}")"
     after="$(cpu_ticks)"
     latency="$(grep -o "ttfb_p50=[0-9]* ttfb_p90=[0-9]* ttfb_p99=[0-9]*" <<<"$out" || true) $(grep -o "total_p50=[0-9]* total_p90=[0-9]* total_p99=[0-9]*" <<<"$out" || true) $(grep -o " errors=[0-9]*" <<<"$out" || true)"
     echo "$side round $round: $(cpu_split "$before" "$after" $(( rate * (secs + 3) ))) $latency"

@@ -38,6 +38,7 @@ class ConfigLoaderTest {
         assertThat(config.upstream().responseTimeoutMs()).isEqualTo(600_000);
         assertThat(config.upstream().http2()).as("HTTP/1.1 to the provider unless asked").isFalse();
         assertThat(config.limits().maxRequestBytes()).isEqualTo(33_554_432);
+        assertThat(config.limits().agentIdleSeconds()).isEqualTo(300);
         assertThat(config.identity().agentHeader()).isEqualTo("X-Agent-Id");
         assertThat(config.storage().path()).isEqualTo(Path.of("tollgate.db"));
     }
@@ -59,6 +60,7 @@ class ConfigLoaderTest {
                   intent_header: X-Task
                 limits:
                   max_request_bytes: 1048576
+                  agent_idle_seconds: 75
                 """);
 
         assertThat(config.listen()).isEqualTo(new ListenAddress("0.0.0.0", 9090));
@@ -72,6 +74,7 @@ class ConfigLoaderTest {
         assertThat(config.storage().path()).isEqualTo(Path.of("/var/lib/tollgate/ledger.db"));
         assertThat(config.identity().intentHeader()).isEqualTo("X-Task");
         assertThat(config.limits().maxRequestBytes()).isEqualTo(1_048_576);
+        assertThat(config.limits().agentIdleSeconds()).isEqualTo(75);
     }
 
     @Test
@@ -130,6 +133,8 @@ class ConfigLoaderTest {
                 .containsExactly("upstream.connect_timeout_ms: must be > 0");
         assertThat(problemsOf(() -> loader.parse("limits:\n  max_request_bytes: -1\n")).problems())
                 .containsExactly("limits.max_request_bytes: must be > 0");
+        assertThat(problemsOf(() -> loader.parse("limits:\n  agent_idle_seconds: 0\n")).problems())
+                .containsExactly("limits.agent_idle_seconds: must be between 1 and 86400 (a day)");
         assertThat(problemsOf(() -> loader.parse("upstream:\n  base_url: ftp://x/v1\n")).problems()).singleElement()
                 .asString().startsWith("upstream.base_url: must start with http:// or https://");
         // Found by fuzzing: java.net.URI accepts any number of port digits.

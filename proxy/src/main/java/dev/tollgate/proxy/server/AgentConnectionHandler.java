@@ -62,9 +62,14 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     private String currentAgent;
     /** True while a local answer is being prepared off the loop (an admin query). */
     private boolean answering;
+    /** How long the connection may stay open with no call on it ({@code limits.agent_idle_seconds}). */
+    private final long idleNanos;
+    /** When the connection last finished an answer, or opened (System.nanoTime). */
+    private long lastAnswerNanos = System.nanoTime();
 
     AgentConnectionHandler(ProviderConnections pool, Metering metering, AdminApi admin, Gate gate, TollgateMetrics metrics,
-            ProviderRequests providerRequests, IdentityConfig identity, long responseTimeoutMs) {
+            ProviderRequests providerRequests, IdentityConfig identity, long responseTimeoutMs, long idleNanos) {
+        this.idleNanos = idleNanos;
         this.gate = gate;
         this.metrics = metrics;
         this.admission = new CallAdmission(gate, metering, identity);
@@ -246,6 +251,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
             return;
         }
         current = null;
+        lastAnswerNanos = System.nanoTime();
         gate.finished(currentAgent, ctx.channel());
         if (exchange.closesAgentConnection() || !ctx.channel().isActive()) {
             return;
@@ -265,6 +271,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     }
 
     private void respond(FullHttpResponse response, boolean keepAlive) {
+        lastAnswerNanos = System.nanoTime();
         var written = ctx.writeAndFlush(response);
         if (!keepAlive) {
             written.addListener(ChannelFutureListener.CLOSE);
@@ -299,10 +306,29 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent && current == null) {
-            ctx.close();
+        if (evt instanceof IdleStateEvent) {
+            closeIfIdle();
         } else {
             ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    /**
+     * Closes the connection once it has had no call on it for {@code limits.agent_idle_seconds}. The idle
+     * handler counts only from the last request read, so a call that outlasts that time (a long stream)
+     * would otherwise see its connection closed right after its answer, racing the agent's next call:
+     * the quiet time is counted from the end of the last answer, and looked at again when it may be over.
+     */
+    private void closeIfIdle() {
+        if (busy() || !ctx.channel().isActive()) {
+            // A call in flight may wait minutes for a reasoning model; its end starts the count again.
+            return;
+        }
+        long quietNanos = System.nanoTime() - lastAnswerNanos;
+        if (quietNanos >= idleNanos) {
+            ctx.close();
+        } else {
+            ctx.executor().schedule(this::closeIfIdle, idleNanos - quietNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
         }
     }
 

@@ -17,8 +17,6 @@ import java.util.concurrent.TimeUnit;
 /** Assembles the pipeline of an agent connection, and nothing else. */
 final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
 
-    /** An agent connection with no call in flight for this long is closed. */
-    static final int AGENT_IDLE_SECONDS = 300;
     static final int MAX_INITIAL_LINE = 16_384;
     static final int MAX_HEADER_SIZE = 32_768;
 
@@ -55,10 +53,12 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
                 // Strict line endings: a bare CR or LF in the request line or a header is an error.
                 .setStrictLineParsing(true);
         ch.pipeline()
-                .addLast("idle", new IdleStateHandler(0, 0, AGENT_IDLE_SECONDS, TimeUnit.SECONDS))
+                // Reader idle only: watching writes too (all idle) would give every write a promise and a
+                // listener, one per stream event; the agent handler knows when its last answer ended instead.
+                .addLast("idle", new IdleStateHandler(config.limits().agentIdleSeconds(), 0, 0, TimeUnit.SECONDS))
                 .addLast("http", new HttpServerCodec(decoder))
                 .addLast("body", new RequestSizeLimiter(config.limits().maxRequestBytes()))
                 .addLast("agent", new AgentConnectionHandler(pool, metering, admin, gate, metrics, providerRequests, config.identity(),
-                        config.upstream().responseTimeoutMs()));
+                        config.upstream().responseTimeoutMs(), TimeUnit.SECONDS.toNanos(config.limits().agentIdleSeconds())));
     }
 }
