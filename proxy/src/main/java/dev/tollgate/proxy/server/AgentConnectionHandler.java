@@ -28,6 +28,7 @@ import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.Queue;
@@ -66,6 +67,10 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     private final long idleNanos;
     /** When the connection last finished an answer, or opened (System.nanoTime). */
     private long lastAnswerNanos = System.nanoTime();
+    /** True when the agent sent bytes since the idle handler last said it had not: a request may be on its way. */
+    private boolean readSinceIdleEvent;
+    /** The one pending look at whether the connection has been quiet long enough, or null. */
+    private ScheduledFuture<?> idleRecheck;
 
     AgentConnectionHandler(ProviderConnections pool, Metering metering, AdminApi admin, Gate gate, TollgateMetrics metrics,
             ProviderRequests providerRequests, IdentityConfig identity, long responseTimeoutMs, long idleNanos) {
@@ -287,7 +292,16 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     }
 
     @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        readSinceIdleEvent = true;
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (idleRecheck != null) {
+            idleRecheck.cancel(false);
+        }
         try {
             if (current != null) {
                 UpstreamExchange gone = current;
@@ -307,6 +321,7 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent) {
+            readSinceIdleEvent = false;
             closeIfIdle();
         } else {
             ctx.fireUserEventTriggered(evt);
@@ -318,17 +333,20 @@ final class AgentConnectionHandler extends ChannelInboundHandlerAdapter implemen
      * handler counts only from the last request read, so a call that outlasts that time (a long stream)
      * would otherwise see its connection closed right after its answer, racing the agent's next call:
      * the quiet time is counted from the end of the last answer, and looked at again when it may be over.
+     * Bytes read since the idle handler's event (the start of a request whose body is still on its way)
+     * leave the connection open: the idle handler tells again once the agent has been silent for long enough.
      */
     private void closeIfIdle() {
-        if (busy() || !ctx.channel().isActive()) {
+        if (busy() || readSinceIdleEvent || !ctx.channel().isActive()) {
             // A call in flight may wait minutes for a reasoning model; its end starts the count again.
             return;
         }
         long quietNanos = System.nanoTime() - lastAnswerNanos;
         if (quietNanos >= idleNanos) {
             ctx.close();
-        } else {
-            ctx.executor().schedule(this::closeIfIdle, idleNanos - quietNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        } else if (idleRecheck == null || idleRecheck.isDone()) {
+            idleRecheck = ctx.executor().schedule(this::closeIfIdle, idleNanos - quietNanos,
+                    java.util.concurrent.TimeUnit.NANOSECONDS);
         }
     }
 

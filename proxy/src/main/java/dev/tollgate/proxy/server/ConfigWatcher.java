@@ -89,8 +89,11 @@ final class ConfigWatcher implements AutoCloseable {
         if (!loaded.listen().equals(current.listen()) || !loaded.upstream().equals(current.upstream())
                 || !loaded.storage().equals(current.storage()) || !loaded.pricing().equals(current.pricing())
                 || !loaded.identity().agentHeader().equals(current.identity().agentHeader())
-                || !loaded.identity().intentHeader().equals(current.identity().intentHeader())) {
-            log.error("config {} changed listen, upstream, storage, pricing or the identity headers, which need a restart;"
+                || !loaded.identity().intentHeader().equals(current.identity().intentHeader())
+                || loaded.limits().maxRequestBytes() != current.limits().maxRequestBytes()
+                || loaded.limits().agentIdleSeconds() != current.limits().agentIdleSeconds()) {
+            log.error("config {} changed listen, upstream, storage, pricing, the identity headers, limits.max_request_bytes"
+                    + " or limits.agent_idle_seconds, which need a restart;"
                     + " the file is refused and the last good config stays in force until then", file);
             return;
         }

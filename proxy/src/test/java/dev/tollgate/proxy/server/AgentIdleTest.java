@@ -70,20 +70,43 @@ class AgentIdleTest {
         assertThat(provider.getRequestCount()).isEqualTo(2);
     }
 
+    @Test
+    void aRequestWhoseBodyIsStillComingIsNotCutOff() throws Exception {
+        // As above, the idle handler fires 0.4 idle times after the long answer and a second look is due
+        // one idle time after it; the next request's head arrives before that look and its body after it.
+        provider.enqueue(json().headersDelay(IDLE_SECONDS * 1600L, TimeUnit.MILLISECONDS).build());
+        provider.enqueue(json().build());
+        try (Socket agent = connect()) {
+            assertThat(call(agent, 0)).startsWith("HTTP/1.1 200");
+            Thread.sleep(IDLE_SECONDS * 700L);
+            assertThat(call(agent, IDLE_SECONDS * 500L)).as("a call whose body came after the look").startsWith("HTTP/1.1 200");
+        }
+        assertThat(provider.getRequestCount()).isEqualTo(2);
+    }
+
     private Socket connect() throws IOException {
         Socket agent = new Socket("127.0.0.1", proxy.server().address().getPort());
         agent.setSoTimeout(IDLE_SECONDS * 5_000);
         return agent;
     }
 
-    /** Sends one chat call on the connection and reads its whole answer (the provider's Content-Length). */
-    private static String call(Socket agent) throws IOException {
+    private static String call(Socket agent) throws IOException, InterruptedException {
+        return call(agent, 0);
+    }
+
+    /**
+     * Sends one chat call on the connection, its body {@code bodyDelayMs} after its head, and reads its whole
+     * answer (the provider's Content-Length).
+     */
+    private static String call(Socket agent, long bodyDelayMs) throws IOException, InterruptedException {
         byte[] body = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
                 .getBytes(StandardCharsets.UTF_8);
         OutputStream out = agent.getOutputStream();
         out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: tollgate\r\nX-Agent-Id: idle-agent\r\n"
                 + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        Thread.sleep(bodyDelayMs);
         out.write(body);
         out.flush();
         InputStream in = agent.getInputStream();

@@ -72,6 +72,21 @@ class ReloadAndKillSwitchTest {
     }
 
     @Test
+    void aChangeToWhatConnectionsAreBuiltWithIsRefusedUntilARestart() throws Exception {
+        // Every agent connection's pipeline holds the body limit and the idle time it was opened with:
+        // applying the rest of such a file would leave those two silently unchanged.
+        write("limits:\n  agent_idle_seconds: 30\nagents:\n  bot: {max_requests_per_day: 5}\n");
+        server.checkConfigNow();
+        assertThat(server.currentConfig().limits().agentIdleSeconds()).isEqualTo(300);
+        assertThat(server.currentConfig().policyOf("bot").maxRequestsPerDay()).isEqualTo(1);
+
+        write("limits:\n  max_request_bytes: 1024\nagents:\n  bot: {max_requests_per_day: 5}\n");
+        server.checkConfigNow();
+        assertThat(server.currentConfig().limits().maxRequestBytes()).isEqualTo(33_554_432);
+        assertThat(server.currentConfig().policyOf("bot").maxRequestsPerDay()).isEqualTo(1);
+    }
+
+    @Test
     void pausingAnAgentCutsItsStreamsInFlight() throws Exception {
         try (RawHttp agent = new RawHttp(server.address().getPort())) {
             agent.post("/v1/chat/completions", "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
