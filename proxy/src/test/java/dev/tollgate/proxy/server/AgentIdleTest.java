@@ -3,11 +3,7 @@ package dev.tollgate.proxy.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tollgate.proxy.testing.ProxyHarness;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
+import dev.tollgate.proxy.testing.RawHttp;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import mockwebserver3.MockResponse;
@@ -24,9 +20,7 @@ import org.junit.jupiter.api.Test;
 class AgentIdleTest {
 
     private static final int IDLE_SECONDS = 2;
-    private static final String CHAT = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\","
-            + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}],"
-            + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}}";
+    private static final String REQUEST = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
     private MockWebServer provider;
     private ProxyHarness proxy;
@@ -46,9 +40,9 @@ class AgentIdleTest {
 
     @Test
     void aConnectionThatSendsNothingIsClosedAfterTheIdleTime() throws Exception {
-        try (Socket agent = connect()) {
+        try (RawHttp agent = connect()) {
             long opened = System.nanoTime();
-            assertThat(agent.getInputStream().read()).as("the proxy closes the connection").isEqualTo(-1);
+            assertThat(agent.readToEnd(IDLE_SECONDS * 5_000)).as("the proxy closes the connection").isEqualTo("eof");
             assertThat(secondsSince(opened)).isBetween(IDLE_SECONDS - 0.2, IDLE_SECONDS * 2.5);
         }
     }
@@ -57,14 +51,16 @@ class AgentIdleTest {
     void aCallLongerThanTheIdleTimeKeepsItsConnectionForTheNextCall() throws Exception {
         // The first answer takes 1.6 idle times: the idle handler, counting from the request, fires during
         // the call and again 0.4 idle times after its answer, when the connection has been quiet for less.
-        provider.enqueue(json().headersDelay(IDLE_SECONDS * 1600L, TimeUnit.MILLISECONDS).build());
-        provider.enqueue(json().build());
-        try (Socket agent = connect()) {
-            assertThat(call(agent)).startsWith("HTTP/1.1 200");
+        provider.enqueue(answer(1).headersDelay(IDLE_SECONDS * 1600L, TimeUnit.MILLISECONDS).build());
+        provider.enqueue(answer(2).build());
+        try (RawHttp agent = connect()) {
+            String first = agent.post("/v1/chat/completions", REQUEST, "X-Agent-Id: idle-agent").readUntil(body(1));
+            assertThat(first).startsWith("HTTP/1.1 200");
             Thread.sleep(IDLE_SECONDS * 700L);
-            assertThat(call(agent)).as("the second call on the same connection").startsWith("HTTP/1.1 200");
+            String both = agent.post("/v1/chat/completions", REQUEST, "X-Agent-Id: idle-agent").readUntil(body(2));
+            assertThat(both.substring(first.length())).as("the second call on the same connection").startsWith("HTTP/1.1 200");
             long answered = System.nanoTime();
-            assertThat(agent.getInputStream().read()).as("closed once quiet for the idle time").isEqualTo(-1);
+            assertThat(agent.readToEnd(IDLE_SECONDS * 5_000)).as("closed once quiet for the idle time").isEqualTo("eof");
             assertThat(secondsSince(answered)).isBetween(IDLE_SECONDS - 0.2, IDLE_SECONDS * 2.5);
         }
         assertThat(provider.getRequestCount()).isEqualTo(2);
@@ -74,60 +70,35 @@ class AgentIdleTest {
     void aRequestWhoseBodyIsStillComingIsNotCutOff() throws Exception {
         // As above, the idle handler fires 0.4 idle times after the long answer and a second look is due
         // one idle time after it; the next request's head arrives before that look and its body after it.
-        provider.enqueue(json().headersDelay(IDLE_SECONDS * 1600L, TimeUnit.MILLISECONDS).build());
-        provider.enqueue(json().build());
-        try (Socket agent = connect()) {
-            assertThat(call(agent, 0)).startsWith("HTTP/1.1 200");
+        provider.enqueue(answer(1).headersDelay(IDLE_SECONDS * 1600L, TimeUnit.MILLISECONDS).build());
+        provider.enqueue(answer(2).build());
+        try (RawHttp agent = connect()) {
+            String first = agent.post("/v1/chat/completions", REQUEST, "X-Agent-Id: idle-agent").readUntil(body(1));
+            assertThat(first).startsWith("HTTP/1.1 200");
             Thread.sleep(IDLE_SECONDS * 700L);
-            assertThat(call(agent, IDLE_SECONDS * 500L)).as("a call whose body came after the look").startsWith("HTTP/1.1 200");
+            byte[] request = REQUEST.getBytes(StandardCharsets.UTF_8);
+            agent.send("POST /v1/chat/completions HTTP/1.1\r\nHost: tollgate\r\nX-Agent-Id: idle-agent\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + request.length + "\r\n\r\n", new byte[0]);
+            Thread.sleep(IDLE_SECONDS * 500L);
+            String both = agent.send("", request).readUntil(body(2));
+            assertThat(both.substring(first.length())).as("a call whose body came after the look").startsWith("HTTP/1.1 200");
         }
         assertThat(provider.getRequestCount()).isEqualTo(2);
     }
 
-    private Socket connect() throws IOException {
-        Socket agent = new Socket("127.0.0.1", proxy.server().address().getPort());
-        agent.setSoTimeout(IDLE_SECONDS * 5_000);
-        return agent;
+    private RawHttp connect() throws Exception {
+        return new RawHttp(proxy.server().address().getPort());
     }
 
-    private static String call(Socket agent) throws IOException, InterruptedException {
-        return call(agent, 0);
+    /** The provider's answer to call {@code n}; its body ends with the call's own id, so that it is read whole. */
+    private static MockResponse.Builder answer(int n) {
+        return new MockResponse.Builder().addHeader("Content-Type", "application/json").body(body(n));
     }
 
-    /**
-     * Sends one chat call on the connection, its body {@code bodyDelayMs} after its head, and reads its whole
-     * answer (the provider's Content-Length).
-     */
-    private static String call(Socket agent, long bodyDelayMs) throws IOException, InterruptedException {
-        byte[] body = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
-                .getBytes(StandardCharsets.UTF_8);
-        OutputStream out = agent.getOutputStream();
-        out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: tollgate\r\nX-Agent-Id: idle-agent\r\n"
-                + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
-                .getBytes(StandardCharsets.US_ASCII));
-        out.flush();
-        Thread.sleep(bodyDelayMs);
-        out.write(body);
-        out.flush();
-        InputStream in = agent.getInputStream();
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
-            int b = in.read();
-            if (b < 0) {
-                throw new IOException("the proxy closed the connection mid-answer: " + head);
-            }
-            head.write(b);
-        }
-        String headers = head.toString(StandardCharsets.US_ASCII);
-        int length = headers.lines().filter(line -> line.toLowerCase().startsWith("content-length:"))
-                .mapToInt(line -> Integer.parseInt(line.substring("content-length:".length()).trim()))
-                .findFirst().orElseThrow(() -> new AssertionError("no Content-Length in " + headers));
-        in.readNBytes(length);
-        return headers;
-    }
-
-    private static MockResponse.Builder json() {
-        return new MockResponse.Builder().addHeader("Content-Type", "application/json").body(CHAT);
+    private static String body(int n) {
+        return "{\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}],"
+                + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6},\"id\":\"chatcmpl-" + n + "\"}";
     }
 
     private static double secondsSince(long nanos) {
