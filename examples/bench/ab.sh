@@ -6,6 +6,7 @@
 #   A_JAR=/tmp/old.jar examples/bench/ab.sh                   # an older build (A) against this one (B)
 #   A_OPTS=-XX:+UseParallelGC examples/bench/ab.sh            # the same build with other JVM options
 #   B_HTTP2=true examples/bench/ab.sh                         # HTTP/1.1 (A) against HTTP/2 (B) to the provider
+#   B_JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java ...     # the same build on another JVM (B)
 #   RATE=1000 STREAM=true ROUNDS=5 SECS=15 WARM=30 ...        # the defaults, streamed instead of plain
 #   STREAM=true PACE_MS=10 ...                                # paced streams: one token every 10 ms, as in load.sh
 # Build an older jar from a commit with, for example:
@@ -24,15 +25,15 @@ start_provider
 declare -A url pid
 base="$work"
 for side in A B; do
-  jar="${side}_JAR" opts="${side}_OPTS" http2="${side}_HTTP2"
+  jar="${side}_JAR" opts="${side}_OPTS" http2="${side}_HTTP2" java="${side}_JAVA"
   mkdir -p "$base/$side"
   work="$base/$side"
   # shellcheck disable=SC2086
-  PROXY_JAR="${!jar:-proxy/target/tollgate.jar}" UPSTREAM_HTTP2="${!http2:-false}" start_proxy -Xmx256m ${!opts:-}
+  PROXY_JAR="${!jar:-proxy/target/tollgate.jar}" UPSTREAM_HTTP2="${!http2:-false}" PROXY_JAVA="${!java:-java}" start_proxy -Xmx256m ${!opts:-}
   url[$side]="$proxy" pid[$side]="$proxy_pid"
 done
 work="$base"
-echo "A: ${A_JAR:-proxy/target/tollgate.jar} ${A_OPTS:-} http2=${A_HTTP2:-false}  B: ${B_JAR:-proxy/target/tollgate.jar} ${B_OPTS:-} http2=${B_HTTP2:-false}  rate=$rate/s stream=$stream pace=${PACE_MS:-none}"
+echo "A: ${A_JAR:-proxy/target/tollgate.jar} ${A_JAVA:-java} ${A_OPTS:-} http2=${A_HTTP2:-false}  B: ${B_JAR:-proxy/target/tollgate.jar} ${B_JAVA:-java} ${B_OPTS:-} http2=${B_HTTP2:-false}  rate=$rate/s stream=$stream pace=${PACE_MS:-none}"
 for side in A B; do generate rate "${url[$side]}" 2000 "${WARM:-30}" "$stream" "${pace[@]}" >/dev/null; done
 for round in $(seq 1 "$rounds"); do
   for side in A B; do

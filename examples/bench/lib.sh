@@ -17,7 +17,8 @@ start_provider() {
 }
 
 # start_proxy [JVM OPTIONS]: starts Tollgate ($PROXY_JAR, by default the one built here) in front of $provider, with metering, the ledger and a budget
-# for bench-agent on, over HTTP/2 to the provider when UPSTREAM_HTTP2=true; sets $proxy and $proxy_pid.
+# for bench-agent on, over HTTP/2 to the provider when UPSTREAM_HTTP2=true, on the JVM $PROXY_JAVA (by
+# default the java on the PATH); sets $proxy and $proxy_pid.
 start_proxy() {
   cat >"$work/tollgate.yaml" <<YAML
 listen: 127.0.0.1:0
@@ -27,7 +28,7 @@ agents:
   bench-agent: { max_cost_per_day_usd: 100000, max_requests_per_minute: 10000000, alert_at: 0.9 }
 YAML
   # -XX:-UsePerfData as ./tollgate runs it (its comment says why).
-  java -XX:-UsePerfData "$@" -jar "${PROXY_JAR:-proxy/target/tollgate.jar}" serve --config "$work/tollgate.yaml" >"$work/proxy.log" 2>&1 & proxy_pid=$!
+  "${PROXY_JAVA:-java}" -XX:-UsePerfData "$@" -jar "${PROXY_JAR:-proxy/target/tollgate.jar}" serve --config "$work/tollgate.yaml" >"$work/proxy.log" 2>&1 & proxy_pid=$!
   pids+=($proxy_pid)
   proxy="$(url_after "$work/proxy.log" "OPENAI_BASE_URL=")"
 }

@@ -160,13 +160,21 @@ final class MockProviderHandler extends SimpleChannelInboundHandler<FullHttpRequ
      * Sends the model's tokens one per {@code delayMs}, like a model producing them, and what follows the
      * last of them (the finish, the usage, {@code [DONE]}) at once with it. Events not sent when the
      * connection closes (or the server stops, cancelling the timer) are released by the close listener.
+     *
+     * <p>Token {@code i} is due at the stream's start plus {@code i} delays, not one delay after the token
+     * before it: a model's pace does not depend on who reads it, and a timer that fires late (a busy
+     * machine, a loop with other work) must not push every later token back. Otherwise a proxy measured
+     * against this provider would be charged the provider's own accumulated lateness, which grows with the
+     * load the proxy puts on the shared cores, as "delay between events".
      */
     private final class PacedStream {
         private final ChannelHandlerContext ctx;
         private final List<ByteBuf> events;
         private final int paced;
         private final boolean keepAlive;
-        private final long delayMs;
+        private final long delayNanos;
+        /** When the first token was sent (System.nanoTime); token i is due i delays later. */
+        private final long startNanos = System.nanoTime();
         private int next;
 
         PacedStream(ChannelHandlerContext ctx, List<ByteBuf> events, int paced, boolean keepAlive, long delayMs) {
@@ -174,7 +182,7 @@ final class MockProviderHandler extends SimpleChannelInboundHandler<FullHttpRequ
             this.events = events;
             this.paced = paced;
             this.keepAlive = keepAlive;
-            this.delayMs = delayMs;
+            this.delayNanos = TimeUnit.MILLISECONDS.toNanos(delayMs);
             // Channel future listeners run on the channel's event loop, where the stream lives.
             ctx.channel().closeFuture().addListener(closed -> releaseRest());
         }
@@ -187,7 +195,8 @@ final class MockProviderHandler extends SimpleChannelInboundHandler<FullHttpRequ
             ctx.write(new DefaultHttpContent(events.get(next++)));
             if (next < paced) {
                 ctx.flush();
-                ctx.executor().schedule(this::next, delayMs, TimeUnit.MILLISECONDS);
+                long due = startNanos + next * delayNanos;
+                ctx.executor().schedule(this::next, Math.max(0, due - System.nanoTime()), TimeUnit.NANOSECONDS);
                 return;
             }
             while (next < events.size()) {

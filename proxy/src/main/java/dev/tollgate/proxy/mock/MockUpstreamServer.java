@@ -130,6 +130,11 @@ public final class MockUpstreamServer implements AutoCloseable {
         return connections.get();
     }
 
+    /** The server's event loops, for tests that must make them late (a busy machine) on purpose. */
+    EventLoopGroup eventLoops() {
+        return group;
+    }
+
     public InetSocketAddress address() {
         return (InetSocketAddress) channel.localAddress();
     }

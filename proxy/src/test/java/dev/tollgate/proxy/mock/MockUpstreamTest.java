@@ -158,6 +158,57 @@ class MockUpstreamTest {
         assertThat(spreadMs).isGreaterThanOrEqualTo(40L * (tokens - 1) - 5);
     }
 
+    /**
+     * A model's tokens come at its own pace, whoever reads them: when the provider's loops are held up for a
+     * while (a busy machine), the tokens that fell due meanwhile leave together as soon as they can, and
+     * the later ones keep their times. Pacing each token one delay after the one before would instead push
+     * every later token back by the hold-up, and a proxy measured against this provider would be charged
+     * that lateness as delay between events.
+     */
+    @Test
+    void aLateTimerDoesNotPushTheLaterTokensBack() throws Exception {
+        long delayMs = 40;
+        long holdMs = 600;
+        List<Long> arrivals = new java.util.ArrayList<>();
+        java.util.concurrent.atomic.AtomicLong heldUntil = new java.util.concurrent.atomic.AtomicLong();
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(mock.baseUrl() + "/chat/completions"))
+                .header("Content-Type", "application/json").header("X-Mock-Chunk-Delay-Ms", String.valueOf(delayMs))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"gpt-4o\",\"stream\":true,\"max_tokens\":12,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+                .build();
+
+        var response = proxy.http().send(request, java.net.http.HttpResponse.BodyHandlers.ofLines());
+        response.body().filter(line -> line.startsWith("data: ")).forEach(line -> {
+            if (arrivals.isEmpty()) {
+                // The first token is here: hold up every loop of the provider, as a busy machine would.
+                for (var loop : mock.eventLoops()) {
+                    loop.execute(() -> {
+                        sleep(holdMs);
+                        heldUntil.accumulateAndGet(System.nanoTime(), Math::max);
+                    });
+                }
+            }
+            arrivals.add(System.nanoTime());
+        });
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        int tokens = arrivals.size() - 2; // the finish chunk and [DONE] follow the last token
+        assertThat(tokens).isGreaterThanOrEqualTo(10);
+        assertThat(heldUntil.get()).isPositive();
+        // Every token but the first was due within the hold-up (11 x 40 ms < 600 ms), so all of them leave
+        // when it ends. One delay after another, the last would come 10 delays (400 ms) after it.
+        long lastAfterHoldMs = (arrivals.get(arrivals.size() - 1) - heldUntil.get()) / 1_000_000;
+        assertThat(lastAfterHoldMs).isLessThan(4 * delayMs);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     @Test
     void aPaceThatIsNotANumberIsIgnored() throws Exception {
         var response = proxy.http().send(java.net.http.HttpRequest.newBuilder(proxy.uri("/v1/chat/completions"))
