@@ -13,8 +13,10 @@
 //   mixed URL RATE SECONDS HANGUP_FRACTION          open loop as in rate, half the requests streamed, and
 //        that fraction of them hung up on (connection closed) as soon as the response headers arrive.
 // Every request is POST URL/chat/completions with the header X-Agent-Id: bench-agent. Output is one
-// line of key=value pairs; latencies are in microseconds: ttfb (to the response headers) and total
-// (to the last byte).
+// line of key=value pairs; latencies are in microseconds: ttfb (to the response headers), total
+// (to the last byte) and spread (from the headers to the last byte of each answer: for a paced stream, whose
+// events the fake provider sends on a fixed schedule, what a proxy adds to it is the delay it adds between
+// events beyond the first byte).
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -68,6 +70,8 @@ public final class LoadGenerator {
     private final Bootstrap bootstrap;
     private final Histogram ttfb = new Histogram(3);
     private final Histogram total = new Histogram(3);
+    /** Four digits, not three: about 8 µs apart at a 200 ms stream, where three would be 128 µs apart. */
+    private final Histogram spread = new Histogram(4);
     private final ArrayDeque<Channel> idle = new ArrayDeque<>();
     private final ArrayDeque<Long> waiting = new ArrayDeque<>();
     private int open;
@@ -106,6 +110,7 @@ public final class LoadGenerator {
     /** One request in flight on a connection: when it was due, and whether its headers have arrived. */
     private static final class Exchange {
         long intended;
+        long headersAt;
         boolean ok;
         boolean keepAlive;
         int status;
@@ -140,6 +145,7 @@ public final class LoadGenerator {
                 exchange.status = response.status().code();
                 exchange.ok = exchange.status == 200;
                 exchange.keepAlive = HttpUtil.isKeepAlive(response);
+                exchange.headersAt = now;
                 ttfb.recordValue(Math.max(0, (now - exchange.intended) / 1_000));
                 if (hangUpFraction > 0 && random.nextDouble() < hangUpFraction) {
                     // An agent that gives up mid-response: the proxy must cancel, charge and free everything.
@@ -154,6 +160,7 @@ public final class LoadGenerator {
                 inFlight--;
                 if (exchange.ok) {
                     total.recordValue(Math.max(0, (now - exchange.intended) / 1_000));
+                    spread.recordValue(Math.max(0, (now - exchange.headersAt) / 1_000));
                     completed++;
                 } else {
                     errors++;
@@ -251,6 +258,7 @@ public final class LoadGenerator {
         onLoop(() -> {
             ttfb.reset();
             total.reset();
+            spread.reset();
             completed = 0;
             errors = 0;
         });
@@ -280,10 +288,10 @@ public final class LoadGenerator {
         scheduled.await();
         ticker.cancel(false);
         waitForAll(count, 30);
-        return String.format("mode=rate rate=%d stream=%s requests=%d completed=%d hung_up=%d errors=%d error_kinds=%s connections=%d %s %s",
+        return String.format("mode=rate rate=%d stream=%s requests=%d completed=%d hung_up=%d errors=%d error_kinds=%s connections=%d %s %s %s",
                 rate, streamFraction >= 1 ? "true" : streamFraction > 0 ? "mixed" : "false", count, completed, hungUp, errors,
                 errorKinds.toString().replace(" ", ""), open,
-                percentiles("ttfb", ttfb), percentiles("total", total));
+                percentiles("ttfb", ttfb), percentiles("total", total), percentiles("spread", spread));
     }
 
     String closedLoop(int connections, int seconds) throws InterruptedException {
@@ -307,6 +315,7 @@ public final class LoadGenerator {
             window[0] = completed;
             ttfb.reset();
             total.reset();
+            spread.reset();
         });
         long startNanos = System.nanoTime();
         Thread.sleep(seconds * 1_000L);

@@ -8,8 +8,9 @@
 #   2. Paced streams at each of PACED_RATES (default 200 and 1000/s): the fake provider sends each
 #      stream's tokens PACE_MS apart (default 10 ms: 100 tokens/s) as a model produces them, instead of
 #      in one burst, so every event is a read and a write of its own; the same comparison as in 1,
-#      streamed only. The latency added to the whole stream against that added to the first byte is the
-#      delay added between events.
+#      streamed only. The provider sends token i at a fixed time (i x PACE_MS after the first), so the
+#      spread added (each stream's time from its headers to its last byte, through the proxy minus
+#      direct) is the delay the proxy adds between events beyond the first byte.
 #   3. Maximum throughput: closed loop on MAX_CONNECTIONS connections, direct, nginx and Tollgate.
 #   4. HOLD_STREAMS concurrent streams (slow ones: the provider waits 1 s between events) against
 #      Tollgate with its -Xmx256m heap: how many completed, the peak RSS and the heap after a full GC.
@@ -115,7 +116,7 @@ compare() {
     through_nginx="$(generate rate "$nginx_url" "$rate" "$secs" "$stream" "${pace[@]}")"
     nginx_after="$(nginx_ticks)"
     echo "nginx    : $through_nginx"
-    [ "$stream" = true ] && echo "  nginx added total:$(added total "$through_nginx" "$direct")"
+    [ "$stream" = true ] && echo "  nginx added total:$(added total "$through_nginx" "$direct")  spread:$(added spread "$through_nginx" "$direct")"
     echo "  nginx added $metric:$(added "$metric" "$through_nginx" "$direct")  cpu_per_request=$(per_request "$nginx_before" "$nginx_after" $(( rate * (secs + 3) )))"
   fi
   gc_line="$(wc -l < "$work/gc.log")"
@@ -123,7 +124,7 @@ compare() {
   through="$(generate rate "$proxy" "$rate" "$secs" "$stream" "${pace[@]}")"
   after="$(cpu_ticks)"
   echo "tollgate : $through"
-  [ "$stream" = true ] && echo "  tollgate added total:$(added total "$through" "$direct")"
+  [ "$stream" = true ] && echo "  tollgate added total:$(added total "$through" "$direct")  spread:$(added spread "$through" "$direct")"
   echo "  tollgate added $metric:$(added "$metric" "$through" "$direct")  $(cpu_split "$before" "$after" $(( rate * (secs + 3) ))) rss=$(rss) gc: $(gc_since "$gc_line")"
 }
 
