@@ -1,5 +1,6 @@
 package dev.tollgate.proxy.upstream;
 
+import dev.tollgate.proxy.http.ChunkFrames;
 import dev.tollgate.proxy.http.ErrorResponse;
 import dev.tollgate.proxy.http.HopByHopHeaders;
 import dev.tollgate.proxy.http.TollgateHeaders;
@@ -7,6 +8,7 @@ import dev.tollgate.proxy.metering.CallMeter;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -15,6 +17,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -89,6 +92,11 @@ public final class UpstreamExchange {
     private boolean closeAgentAfterResponse;
     /** Bytes for the agent gathered during the current read from the provider, or null. */
     private ByteBuf gathered;
+    /**
+     * Where gathered chunks are written, already framed ({@link ChunkFrames}), when the agent's body is chunked:
+     * the agent's HTTP codec, so that the write starts past its encoder. Null otherwise (the encoder frames).
+     */
+    private ChannelHandlerContext framedChunksOut;
     /** True once a stream's first event has been flushed to the agent. */
     private boolean firstEventFlushed;
 
@@ -255,14 +263,16 @@ public final class UpstreamExchange {
             writeGathered();
         }
         if (gathered == null) {
-            gathered = agent.alloc().buffer(Math.max(1024, incoming));
+            int size = Math.max(1024, incoming);
+            gathered = framedChunksOut != null ? ChunkFrames.allocate(agent.alloc(), size) : agent.alloc().buffer(size);
         }
         return gathered;
     }
 
     /**
-     * Writes what this read gathered. Past the agent channel's high water mark the write makes it
-     * unwritable, and the writability event pauses reading from the provider (onAgentWritabilityChanged).
+     * Writes what this read gathered, as one chunk framed in its own buffer when the agent's body is chunked.
+     * Past the agent channel's high water mark the write makes it unwritable, and the writability event pauses
+     * reading from the provider (onAgentWritabilityChanged).
      */
     private void writeGathered() {
         if (gathered != null) {
@@ -273,7 +283,13 @@ public final class UpstreamExchange {
                 out.release();
                 return;
             }
-            agent.write(new DefaultHttpContent(out), agent.voidPromise());
+            if (framedChunksOut != null) {
+                // Past the encoder, which saw the head (and so expects chunks) and will see the last chunk: all of
+                // these writes are made on the agent's loop, in order, into the one outbound buffer.
+                framedChunksOut.write(ChunkFrames.frame(out), agent.voidPromise());
+            } else {
+                agent.write(new DefaultHttpContent(out), agent.voidPromise());
+            }
         }
     }
 
@@ -489,6 +505,7 @@ public final class UpstreamExchange {
             head.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
             if (agentAcceptsChunked) {
                 head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+                framedChunksOut = agent.pipeline().context(HttpServerCodec.class);
             } else {
                 // An HTTP/1.0 agent knows no chunks: the end of the body is the end of the connection.
                 closeAgentAfterResponse = true;

@@ -12,6 +12,7 @@ import dev.tollgate.pricing.UsageSource;
 import dev.tollgate.proxy.metering.CallMeter;
 import dev.tollgate.proxy.metering.CallRecord;
 import dev.tollgate.proxy.metering.Metering;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
@@ -20,11 +21,15 @@ import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
@@ -192,6 +197,48 @@ class FirstEventFlushTest {
         provider.pipeline().fireChannelReadComplete();
 
         assertThat(flushedToAgent()).containsExactly("head", "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\"");
+    }
+
+    /**
+     * With the agent's HTTP codec in place, as on a real connection, gathered chunks are framed in their own
+     * buffers and written past its encoder, while the head, a piece too large to gather and the end of the body
+     * still go through it: what reaches the socket must read back, through Netty's client decoder, as one
+     * well-formed chunked response with every event in order.
+     */
+    @Test
+    void chunksFramedPastTheEncoderAndThoseItFramesMakeOneWellFormedBody() {
+        agent.pipeline().addLast("http", new HttpServerCodec());
+        startExchange(RELAYED);
+        String large = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + "y".repeat(20 * 1024) + "\"}}]}\n\n";
+
+        readWithoutEnd(streamHead(), event(FIRST), event(SECOND));
+        provider.pipeline().fireChannelReadComplete();
+        readWithoutEnd(event(SECOND), event(large), event(FIRST));
+        provider.pipeline().fireChannelReadComplete();
+        readWithoutEnd(event(DONE), LastHttpContent.EMPTY_LAST_CONTENT);
+        provider.pipeline().fireChannelReadComplete();
+
+        ByteBuf wire = Unpooled.buffer();
+        Object bytes;
+        while ((bytes = agent.readOutbound()) != null) {
+            assertThat(bytes).as("the agent's codec turns everything into bytes").isInstanceOf(ByteBuf.class);
+            wire.writeBytes((ByteBuf) bytes);
+            ReferenceCountUtil.release(bytes);
+        }
+        assertThat(wire.toString(StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 200 OK\r\n")
+                .containsIgnoringCase("\r\ntransfer-encoding: chunked\r\n");
+        EmbeddedChannel reader = new EmbeddedChannel(new HttpClientCodec(), new HttpObjectAggregator(1 << 20));
+        reader.writeInbound(wire);
+        FullHttpResponse response = reader.readInbound();
+        try {
+            assertThat(response.decoderResult().isSuccess()).as("%s", response.decoderResult()).isTrue();
+            assertThat(response.content().toString(StandardCharsets.UTF_8))
+                    .isEqualTo(FIRST + SECOND + SECOND + large + FIRST + DONE);
+        } finally {
+            response.release();
+        }
+        assertThat((Object) reader.readInbound()).as("nothing after the response").isNull();
+        reader.finishAndReleaseAll();
     }
 
     /** An exchange for a chat call with {@code body}, already sent to the provider channel. */
