@@ -202,7 +202,14 @@ public final class UpstreamExchange {
         // instead of two. That holds back no byte an agent can use: a provider that sends its head before
         // the first event (as a streaming one does while the model starts) ends the read with the head,
         // which is then flushed at once.
-        agent.write(toAgentHead(response), agent.voidPromise());
+        HttpResponse head = toAgentHead(response);
+        agent.write(head, agent.voidPromise());
+        // Chunks are framed here only while the head the encoder wrote still says chunked: the encoder has the
+        // last word on whether a body may follow (it writes a 205's head with Content-Length: 0, say, and drops
+        // any content after it), and a chunk written past it after such a head would corrupt the connection.
+        if (HttpUtil.isTransferEncodingChunked(head)) {
+            framedChunksOut = agent.pipeline().context(HttpServerCodec.class);
+        }
     }
 
     private void onResponseContent(HttpContent content) {
@@ -286,7 +293,14 @@ public final class UpstreamExchange {
             if (framedChunksOut != null) {
                 // Past the encoder, which saw the head (and so expects chunks) and will see the last chunk: all of
                 // these writes are made on the agent's loop, in order, into the one outbound buffer.
-                framedChunksOut.write(ChunkFrames.frame(out), agent.voidPromise());
+                ByteBuf chunk;
+                try {
+                    chunk = ChunkFrames.frame(out);
+                } catch (RuntimeException e) {
+                    out.release();
+                    throw e;
+                }
+                framedChunksOut.write(chunk, agent.voidPromise());
             } else {
                 agent.write(new DefaultHttpContent(out), agent.voidPromise());
             }
@@ -498,14 +512,14 @@ public final class UpstreamExchange {
         }
         closeAgentAfterResponse = !agentKeepAlive;
         int code = response.status().code();
-        boolean hasBody = !headRequest && code >= 200 && code != 204 && code != 304;
+        // 205 Reset Content has no content either (RFC 9110 15.3.6), as Netty's encoder knows.
+        boolean hasBody = !headRequest && code >= 200 && code != 204 && code != 205 && code != 304;
         boolean lengthUnknown = chunkedFromProvider || !head.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
                 || meter.rewritesBody();
         if (hasBody && lengthUnknown) {
             head.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
             if (agentAcceptsChunked) {
                 head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-                framedChunksOut = agent.pipeline().context(HttpServerCodec.class);
             } else {
                 // An HTTP/1.0 agent knows no chunks: the end of the body is the end of the connection.
                 closeAgentAfterResponse = true;

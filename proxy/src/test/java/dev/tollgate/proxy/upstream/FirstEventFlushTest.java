@@ -203,27 +203,46 @@ class FirstEventFlushTest {
      * With the agent's HTTP codec in place, as on a real connection, gathered chunks are framed in their own
      * buffers and written past its encoder, while the head, a piece too large to gather and the end of the body
      * still go through it: what reaches the socket must read back, through Netty's client decoder, as one
-     * well-formed chunked response with every event in order.
+     * well-formed chunked response with every event in order, and each gathered chunk must have left as one
+     * buffer (through the encoder it would be three: size line, data, CRLF).
      */
     @Test
-    void chunksFramedPastTheEncoderAndThoseItFramesMakeOneWellFormedBody() {
+    void aRelayedStreamsChunksFramedPastTheEncoderAndThoseItFramesMakeOneWellFormedBody() {
+        assertWellFormedOnTheWire(RELAYED, "");
+    }
+
+    /** The same for a stream being rewritten, whose events are written into the framed buffer by the meter. */
+    @Test
+    void aRewrittenStreamsChunksFramedPastTheEncoderAndThoseItFramesMakeOneWellFormedBody() {
+        assertWellFormedOnTheWire(REWRITTEN,
+                "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":2,\"total_tokens\":13}}\n\n");
+    }
+
+    /** Three reads, the second with a piece too large to gather between two that are gathered; {@code usage} before [DONE]. */
+    private void assertWellFormedOnTheWire(String request, String usage) {
         agent.pipeline().addLast("http", new HttpServerCodec());
-        startExchange(RELAYED);
+        startExchange(request);
         String large = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + "y".repeat(20 * 1024) + "\"}}]}\n\n";
 
         readWithoutEnd(streamHead(), event(FIRST), event(SECOND));
         provider.pipeline().fireChannelReadComplete();
         readWithoutEnd(event(SECOND), event(large), event(FIRST));
         provider.pipeline().fireChannelReadComplete();
-        readWithoutEnd(event(DONE), LastHttpContent.EMPTY_LAST_CONTENT);
+        readWithoutEnd(event(usage + DONE), LastHttpContent.EMPTY_LAST_CONTENT);
         provider.pipeline().fireChannelReadComplete();
 
         ByteBuf wire = Unpooled.buffer();
+        List<String> buffers = new ArrayList<>();
         Object bytes;
         while ((bytes = agent.readOutbound()) != null) {
             assertThat(bytes).as("the agent's codec turns everything into bytes").isInstanceOf(ByteBuf.class);
+            buffers.add(((ByteBuf) bytes).toString(StandardCharsets.UTF_8));
             wire.writeBytes((ByteBuf) bytes);
             ReferenceCountUtil.release(bytes);
+        }
+        for (String gathered : List.of(FIRST, SECOND, DONE)) {
+            assertThat(buffers).as("the gathered chunk of %s left as one framed buffer", gathered.strip())
+                    .contains(Integer.toHexString(gathered.length()) + "\r\n" + gathered + "\r\n");
         }
         assertThat(wire.toString(StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 200 OK\r\n")
                 .containsIgnoringCase("\r\ntransfer-encoding: chunked\r\n");
@@ -233,12 +252,41 @@ class FirstEventFlushTest {
         try {
             assertThat(response.decoderResult().isSuccess()).as("%s", response.decoderResult()).isTrue();
             assertThat(response.content().toString(StandardCharsets.UTF_8))
+                    .as("every event in order, and no usage the agent did not ask for")
                     .isEqualTo(FIRST + SECOND + SECOND + large + FIRST + DONE);
         } finally {
             response.release();
         }
         assertThat((Object) reader.readInbound()).as("nothing after the response").isNull();
         reader.finishAndReleaseAll();
+    }
+
+    /**
+     * A 205 has no content (RFC 9110), and Netty's encoder writes its head with Content-Length: 0 whatever the
+     * provider sent: a body the provider sends anyway must not follow that head on the agent's connection,
+     * where the agent would read it as the start of its next response.
+     */
+    @Test
+    void aResetContentAnswersBodyNeverReachesTheAgentsConnection() {
+        agent.pipeline().addLast("http", new HttpServerCodec());
+        startExchange(RELAYED);
+        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.RESET_CONTENT);
+        head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
+
+        readWithoutEnd(head, event("{\"forged\":true}"), LastHttpContent.EMPTY_LAST_CONTENT);
+        provider.pipeline().fireChannelReadComplete();
+
+        ByteBuf wire = Unpooled.buffer();
+        Object bytes;
+        while ((bytes = agent.readOutbound()) != null) {
+            wire.writeBytes((ByteBuf) bytes);
+            ReferenceCountUtil.release(bytes);
+        }
+        String text = wire.toString(StandardCharsets.US_ASCII);
+        wire.release();
+        assertThat(text).startsWith("HTTP/1.1 205 Reset Content\r\n").doesNotContain("forged")
+                .endsWith("\r\n\r\n");
+        assertThat(text.indexOf("\r\n\r\n")).as("nothing after the head").isEqualTo(text.length() - 4);
     }
 
     /** An exchange for a chat call with {@code body}, already sent to the provider channel. */
