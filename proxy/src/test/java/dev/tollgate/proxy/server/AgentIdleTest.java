@@ -49,14 +49,8 @@ class AgentIdleTest {
 
     @Test
     void aCallLongerThanTheIdleTimeKeepsItsConnectionForTheNextCall() throws Exception {
-        // The first answer takes 1.6 idle times: the idle handler, counting from the request, fires during
-        // the call and again 0.4 idle times after its answer, when the connection has been quiet for less.
-        provider.enqueue(answer(1).headersDelay(IDLE_SECONDS * 1600L, TimeUnit.MILLISECONDS).build());
-        provider.enqueue(answer(2).build());
         try (RawHttp agent = connect()) {
-            String first = agent.post("/v1/chat/completions", REQUEST, "X-Agent-Id: idle-agent").readUntil(body(1));
-            assertThat(first).startsWith("HTTP/1.1 200");
-            Thread.sleep(IDLE_SECONDS * 700L);
+            String first = longCallThenAPause(agent);
             String both = agent.post("/v1/chat/completions", REQUEST, "X-Agent-Id: idle-agent").readUntil(body(2));
             assertThat(both.substring(first.length())).as("the second call on the same connection").startsWith("HTTP/1.1 200");
             long answered = System.nanoTime();
@@ -68,14 +62,10 @@ class AgentIdleTest {
 
     @Test
     void aRequestWhoseBodyIsStillComingIsNotCutOff() throws Exception {
-        // As above, the idle handler fires 0.4 idle times after the long answer and a second look is due
-        // one idle time after it; the next request's head arrives before that look and its body after it.
-        provider.enqueue(answer(1).headersDelay(IDLE_SECONDS * 1600L, TimeUnit.MILLISECONDS).build());
-        provider.enqueue(answer(2).build());
+        // A second look is due one idle time after the idle handler's event that follows the long answer;
+        // the next request's head arrives before that look and its body after it.
         try (RawHttp agent = connect()) {
-            String first = agent.post("/v1/chat/completions", REQUEST, "X-Agent-Id: idle-agent").readUntil(body(1));
-            assertThat(first).startsWith("HTTP/1.1 200");
-            Thread.sleep(IDLE_SECONDS * 700L);
+            String first = longCallThenAPause(agent);
             byte[] request = REQUEST.getBytes(StandardCharsets.UTF_8);
             agent.send("POST /v1/chat/completions HTTP/1.1\r\nHost: tollgate\r\nX-Agent-Id: idle-agent\r\n"
                     + "Content-Type: application/json\r\nContent-Length: " + request.length + "\r\n\r\n", new byte[0]);
@@ -84,6 +74,20 @@ class AgentIdleTest {
             assertThat(both.substring(first.length())).as("a call whose body came after the look").startsWith("HTTP/1.1 200");
         }
         assertThat(provider.getRequestCount()).isEqualTo(2);
+    }
+
+    /**
+     * Makes a first call whose answer takes 1.6 idle times, then waits 0.7 idle times; returns that answer. The
+     * idle handler, counting from the request, fires during the call and again 0.4 idle times after its answer,
+     * when the connection has been quiet for less than the idle time. The provider's second answer is queued.
+     */
+    private String longCallThenAPause(RawHttp agent) throws Exception {
+        provider.enqueue(answer(1).headersDelay(IDLE_SECONDS * 1600L, TimeUnit.MILLISECONDS).build());
+        provider.enqueue(answer(2).build());
+        String first = agent.post("/v1/chat/completions", REQUEST, "X-Agent-Id: idle-agent").readUntil(body(1));
+        assertThat(first).startsWith("HTTP/1.1 200");
+        Thread.sleep(IDLE_SECONDS * 700L);
+        return first;
     }
 
     private RawHttp connect() throws Exception {
