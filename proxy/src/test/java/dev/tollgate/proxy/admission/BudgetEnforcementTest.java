@@ -129,6 +129,9 @@ class BudgetEnforcementTest {
                 // $0.25 input + $0.60 output: one call is enough to go over $0.50.
                 var first = agent.chat().completions().withRawResponse().create(params);
                 assertThat(first.headers().values("x-tollgate-budget-remaining-usd")).containsExactly("0.50");
+                // A raw response is in the agent's hands once its headers are; the budget is settled before the
+                // end of its body, which is what the next call may count on: read it whole first.
+                assertThat(first.parse().usage().orElseThrow().totalTokens()).isEqualTo(160_000);
 
                 assertThatThrownBy(() -> agent.chat().completions().create(params))
                         .isInstanceOf(RateLimitException.class)
