@@ -9,6 +9,7 @@
 #   B_JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java ...     # the same build on another JVM (B)
 #   RATE=1000 STREAM=true ROUNDS=5 SECS=15 WARM=30 ...        # the defaults, streamed instead of plain
 #   STREAM=true PACE_MS=10 ...                                # paced streams: one token every 10 ms, as in load.sh
+#   A_RELAY=true examples/bench/ab.sh                         # the bare Netty relay (A, NettyRelay.java) against Tollgate
 # Build an older jar from a commit with, for example:
 #   git worktree add /tmp/old <commit> && (cd /tmp/old && mvn -B -q -DskipTests package) \
 #     && cp /tmp/old/proxy/target/tollgate.jar /tmp/old.jar && git worktree remove --force /tmp/old
@@ -25,15 +26,25 @@ start_provider
 declare -A url pid
 base="$work"
 for side in A B; do
-  jar="${side}_JAR" opts="${side}_OPTS" http2="${side}_HTTP2" java="${side}_JAVA"
+  jar="${side}_JAR" opts="${side}_OPTS" http2="${side}_HTTP2" java="${side}_JAVA" relay_side="${side}_RELAY"
   mkdir -p "$base/$side"
   work="$base/$side"
+  if [ "${!relay_side:-false}" = true ]; then
+    start_relay
+    url[$side]="$relay" pid[$side]="$relay_pid"
+    continue
+  fi
   # shellcheck disable=SC2086
   PROXY_JAR="${!jar:-proxy/target/tollgate.jar}" UPSTREAM_HTTP2="${!http2:-false}" PROXY_JAVA="${!java:-java}" start_proxy -Xmx256m ${!opts:-}
   url[$side]="$proxy" pid[$side]="$proxy_pid"
 done
 work="$base"
-echo "A: ${A_JAR:-proxy/target/tollgate.jar} ${A_JAVA:-java} ${A_OPTS:-} http2=${A_HTTP2:-false}  B: ${B_JAR:-proxy/target/tollgate.jar} ${B_JAVA:-java} ${B_OPTS:-} http2=${B_HTTP2:-false}  rate=$rate/s stream=$stream pace=${PACE_MS:-none}"
+describe() {  # describe SIDE: what runs on that side
+  local jar="${1}_JAR" opts="${1}_OPTS" http2="${1}_HTTP2" java="${1}_JAVA" relay_side="${1}_RELAY"
+  if [ "${!relay_side:-false}" = true ]; then echo "the bare Netty relay"; return; fi
+  echo "${!jar:-proxy/target/tollgate.jar} ${!java:-java} ${!opts:-} http2=${!http2:-false}"
+}
+echo "A: $(describe A)  B: $(describe B)  rate=$rate/s stream=$stream pace=${PACE_MS:-none}"
 for side in A B; do generate rate "${url[$side]}" 2000 "${WARM:-30}" "$stream" "${pace[@]}" >/dev/null; done
 for round in $(seq 1 "$rounds"); do
   for side in A B; do

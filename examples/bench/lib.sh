@@ -33,6 +33,15 @@ YAML
   proxy="$(url_after "$work/proxy.log" "OPENAI_BASE_URL=")"
 }
 
+# start_relay: starts examples/bench/NettyRelay.java (a bare Netty relay: Netty's share of a proxy's cost)
+# in front of $provider, with Tollgate's heap and launcher options; sets $relay and $relay_pid.
+start_relay() {
+  java -Xmx256m -XX:-UsePerfData -cp "$bench_classpath" examples/bench/NettyRelay.java "$provider" >"$work/relay.log" 2>&1 &
+  relay_pid=$!
+  pids+=($relay_pid)
+  relay="$(url_after "$work/relay.log" "relay listening on ")"
+}
+
 # ticks_of /proc/PID[/task/TID]/stat: the CPU ticks (utime + stime) so far. A thread's name may hold
 # spaces ("C2 CompilerThre"), so the fields are counted after the name's closing parenthesis.
 ticks_of() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$1" 2>/dev/null; }
@@ -46,10 +55,11 @@ heap_used() {
 # rss: Tollgate's resident memory.
 rss() { awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$proxy_pid/status"; }
 
-# cpu_ticks: Tollgate's CPU ticks so far (utime + stime) by thread kind, then the whole process's (which
-# keeps the time of threads that ended): "loops ledger jit gc process".
+# cpu_ticks [PID]: the CPU ticks so far (utime + stime) of Tollgate (or of the JVM PID) by thread kind,
+# then the whole process's (which keeps the time of threads that ended): "loops ledger jit gc process".
 cpu_ticks() {
-  for t in /proc/"$proxy_pid"/task/*; do
+  local pid="${1:-$proxy_pid}"
+  for t in /proc/"$pid"/task/*; do
     echo "$(ticks_of "$t/stat") $(cat "$t/comm" 2>/dev/null)"
   done | awk '
     NF > 1 { n = $1; $1 = ""; k = "other"
@@ -57,9 +67,9 @@ cpu_ticks() {
       else if ($0 ~ /Compiler/) k = "jit"; else if ($0 ~ /GC|G1/) k = "gc"
       t[k] += n }
     END { printf "%d %d %d %d ", t["loops"], t["ledger"], t["jit"], t["gc"] }'
-  ticks_of "/proc/$proxy_pid/stat"
+  ticks_of "/proc/$pid/stat"
 }
-# cpu_split BEFORE AFTER REQUESTS: Tollgate's CPU per request, in all and by thread kind. "steady" leaves
+# cpu_split BEFORE AFTER REQUESTS: a JVM's CPU per request (from two cpu_ticks), in all and by thread kind. "steady" leaves
 # out the JIT compiler threads, whose work ends once the code is compiled (it still shows after a warm-up
 # because each change of load shape makes the JIT recompile a few methods).
 cpu_split() {

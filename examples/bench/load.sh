@@ -19,6 +19,10 @@
 #   PROXY_OPTS="-XX:StartFlightRecording=filename=/tmp/tollgate.jfr" ...   # profile the proxy with JFR
 #   PHASES=hold HOLD_STREAMS=10000 UPSTREAM_HTTP2=true examples/bench/load.sh   # only phase 4, HTTP/2 to the provider
 #   PHASES=paced PACED_RATES="500 1000" PACE_MS=20 examples/bench/load.sh        # only phase 2
+#   RELAY=true PHASES="rates paced" RATES=1000 examples/bench/load.sh             # with the bare Netty relay
+# RELAY=true also runs examples/bench/NettyRelay.java, a bare Netty relay set up as Tollgate's connections
+# are (no metering, ledger or limits), in phases 1-3 beside nginx: what Netty and the JVM cost on the host,
+# so that Tollgate's own share of its CPU per call (Tollgate minus the relay) shows on its own.
 # PHASES picks phases by name (default "rates paced max hold"); UPSTREAM_HTTP2=true sets upstream.http2 in
 # Tollgate's config, so calls share a few HTTP/2 connections to the provider instead of one socket each.
 # The generator shares the machine's cores with the servers; the numbers say so by including it.
@@ -79,6 +83,9 @@ NGINX
   for _ in $(seq 1 50); do curl -s -o /dev/null "$nginx_url/models" && break; sleep 0.1; done
 fi
 
+relay=""
+[ "${RELAY:-false}" = true ] && start_relay
+
 nginx_ticks() { for p in $(pgrep -P "$nginx_pid") "$nginx_pid"; do ticks_of "/proc/$p/stat"; done | awk '{t += $1} END {print t}'; }
 per_request() { echo "$(( ($2 - $1) * 1000000 / hz / $3 ))us"; }  # per_request TICKS_BEFORE TICKS_AFTER REQUESTS
 # gc_since LINE: the GC pauses logged after line LINE of the GC log: count, total and longest, in ms.
@@ -95,12 +102,13 @@ added() {  # added NAME THROUGH DIRECT: the added latency at each percentile
 }
 
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(java -version 2>&1 | head -1)"
-echo "provider $provider  tollgate $proxy  nginx ${nginx_url:-not installed}"
+echo "provider $provider  tollgate $proxy  nginx ${nginx_url:-not installed}  relay ${relay:-off}"
 [[ "$phases" == *" rates "* || "$phases" == *" max "* ]] && echo "== warm-up (JIT) through every path"
 for stream in false true; do
   [[ "$phases" == *" rates "* || "$phases" == *" max "* ]] || break
   generate rate "$proxy" 2000 20 "$stream" >/dev/null
   [ -n "$nginx_url" ] && generate rate "$nginx_url" 2000 5 "$stream" >/dev/null
+  [ -n "$relay" ] && generate rate "$relay" 2000 20 "$stream" >/dev/null
   generate rate "$provider" 2000 5 "$stream" >/dev/null
 done
 
@@ -118,6 +126,14 @@ compare() {
     echo "nginx    : $through_nginx"
     [ "$stream" = true ] && echo "  nginx added total:$(added total "$through_nginx" "$direct")  spread:$(added spread "$through_nginx" "$direct")"
     echo "  nginx added $metric:$(added "$metric" "$through_nginx" "$direct")  cpu_per_request=$(per_request "$nginx_before" "$nginx_after" $(( rate * (secs + 3) )))"
+  fi
+  if [ -n "$relay" ]; then
+    before="$(cpu_ticks "$relay_pid")"
+    through="$(generate rate "$relay" "$rate" "$secs" "$stream" "${pace[@]}")"
+    after="$(cpu_ticks "$relay_pid")"
+    echo "relay    : $through"
+    [ "$stream" = true ] && echo "  relay added total:$(added total "$through" "$direct")  spread:$(added spread "$through" "$direct")"
+    echo "  relay added $metric:$(added "$metric" "$through" "$direct")  $(cpu_split "$before" "$after" $(( rate * (secs + 3) )))"
   fi
   gc_line="$(wc -l < "$work/gc.log")"
   before="$(cpu_ticks)"
@@ -139,6 +155,7 @@ done
 if [[ "$phases" == *" paced "* ]]; then
   # Each paced stream lasts about 20 events x PACE_MS; a short warm-up teaches the JIT the per-event path.
   generate rate "$proxy" 500 10 true 256 "$pace_ms" >/dev/null
+  [ -n "$relay" ] && generate rate "$relay" 500 10 true 256 "$pace_ms" >/dev/null
   for rate in $paced_rates; do
     echo "== paced streams at $rate/s, one event every $pace_ms ms, $secs s"
     compare "$rate" true "$pace_ms"
@@ -153,6 +170,9 @@ for stream in false true; do
   if [ -n "$nginx_url" ]; then
     through_nginx="$(generate max "$nginx_url" "$max_connections" "$secs" "$stream")"
     echo "nginx    stream=$stream: $through_nginx"
+  fi
+  if [ -n "$relay" ]; then
+    echo "relay    stream=$stream: $(generate max "$relay" "$max_connections" "$secs" "$stream")"
   fi
   through="$(generate max "$proxy" "$max_connections" "$secs" "$stream")"
   echo "tollgate stream=$stream: $through  rss=$(rss)"

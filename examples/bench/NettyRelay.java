@@ -1,0 +1,166 @@
+// A bare Netty HTTP/1.1 relay, for the load tests only: what any proxy built on Netty pays before it does
+// anything of its own. load.sh runs it beside nginx when RELAY=true, so that Tollgate's CPU per call can
+// be split into what Netty and the JVM cost on this host (the relay) and what metering, the ledger and the
+// budgets add on top of it (Tollgate minus the relay).
+//   java -cp <the proxy module's test classpath> examples/bench/NettyRelay.java PROVIDER_URL
+// It prints "relay listening on http://127.0.0.1:PORT/v1" and relays until killed.
+//
+// It is set up as Tollgate's own connections are: the native epoll transport where it loads, one event
+// loop per core, Netty's pooled allocator, TCP_NODELAY, Netty's HTTP codecs on both sides (so a chunked
+// response is decoded and encoded again, as Tollgate and nginx's proxy_pass do) and a flush at the end of
+// each read. It does nothing else: no metering, no rewriting, no limits, no timeouts, no back-pressure, no
+// checks of what passes. Each agent connection gets a keep-alive connection of its own to the provider,
+// opened when the agent connects; the load generator keeps its connections open, so that is a pool of one.
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.net.URI;
+
+public final class NettyRelay {
+    private static final boolean EPOLL = Epoll.isAvailable();
+
+    public static void main(String[] args) throws Exception {
+        if (args.length != 1) {
+            System.err.println("usage: NettyRelay PROVIDER_URL   (for example http://127.0.0.1:8081/v1)");
+            System.exit(2);
+        }
+        URI provider = URI.create(args[0]);
+        IoHandlerFactory io = EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        EventLoopGroup acceptor = new MultiThreadIoEventLoopGroup(1, io);
+        EventLoopGroup loops = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(), io);
+        Bootstrap toProvider = new Bootstrap()
+                .channel(EPOLL ? EpollSocketChannel.class : NioSocketChannel.class)
+                .remoteAddress(provider.getHost(), provider.getPort())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT);
+        Class<? extends ServerChannel> server = EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        Channel listener = new ServerBootstrap()
+                .group(acceptor, loops)
+                .channel(server)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel agent) {
+                        agent.pipeline().addLast(new HttpServerCodec(), new AgentSide(toProvider));
+                    }
+                })
+                .bind("127.0.0.1", 0).sync().channel();
+        int port = ((InetSocketAddress) listener.localAddress()).getPort();
+        System.out.println("relay listening on http://127.0.0.1:" + port + "/v1 (provider " + provider
+                + ", transport " + (EPOLL ? "epoll" : "nio") + ")");
+        listener.closeFuture().sync();
+    }
+
+    /** The agent's connection: opens the provider connection, then passes every HTTP object on to it. */
+    private static final class AgentSide extends ChannelInboundHandlerAdapter {
+        private final Bootstrap toProvider;
+        private Channel provider;
+
+        AgentSide(Bootstrap toProvider) {
+            this.toProvider = toProvider;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            Channel agent = ctx.channel();
+            // Nothing is read from the agent until its provider connection is open to take it.
+            agent.config().setAutoRead(false);
+            toProvider.clone(agent.eventLoop())
+                    .handler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline().addLast(new HttpClientCodec(), new ProviderSide(agent));
+                        }
+                    })
+                    .connect()
+                    .addListener((ChannelFutureListener) connected -> {
+                        if (connected.isSuccess()) {
+                            provider = connected.channel();
+                            agent.config().setAutoRead(true);
+                        } else {
+                            agent.close();
+                        }
+                    });
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            provider.write(msg, provider.voidPromise());
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            provider.flush();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (provider != null) {
+                provider.close();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
+    /** The provider's connection: passes every HTTP object of its answers on to the agent. */
+    private static final class ProviderSide extends ChannelInboundHandlerAdapter {
+        private final Channel agent;
+
+        ProviderSide(Channel agent) {
+            this.agent = agent;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (agent.isActive()) {
+                agent.write(msg, agent.voidPromise());
+            } else {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            agent.flush();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            agent.close();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+}
