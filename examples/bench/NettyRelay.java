@@ -8,12 +8,16 @@
 // It is set up as Tollgate's own connections are: the native epoll transport where it loads, one event
 // loop per core, Netty's pooled allocator, TCP_NODELAY, Netty's HTTP codecs on both sides (so a chunked
 // response is decoded and encoded again, as Tollgate and nginx's proxy_pass do) and a flush at the end of
-// each read. It does nothing else: no metering, no rewriting, no limits, no timeouts, no back-pressure, no
+// each read. It frames every piece of content through the encoder, where Tollgate gathers a read's
+// events into one chunk of its own and flushes a stream's first event at once (one write more a stream).
+// It does nothing else: no metering, no rewriting, no limits, no timeouts, no back-pressure, no
 // checks of what passes. Each agent connection gets a keep-alive connection of its own to the provider,
 // opened when the agent connects; the load generator keeps its connections open, so that is a pool of one.
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -39,7 +43,12 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 
 public final class NettyRelay {
-    private static final boolean EPOLL = Epoll.isAvailable();
+    /** As Tollgate's Transport: epoll where it loads, unless -Dtollgate.transport=nio. */
+    private static final boolean EPOLL = !"nio".equalsIgnoreCase(System.getProperty("tollgate.transport", ""))
+            && Epoll.isAvailable();
+    /** As Tollgate's Transport: the pooled allocator, unless -Dio.netty.allocator.type chooses. */
+    private static final ByteBufAllocator BUFFERS = System.getProperty("io.netty.allocator.type") == null
+            ? PooledByteBufAllocator.DEFAULT : ByteBufAllocator.DEFAULT;
 
     public static void main(String[] args) throws Exception {
         if (args.length != 1) {
@@ -54,14 +63,14 @@ public final class NettyRelay {
                 .channel(EPOLL ? EpollSocketChannel.class : NioSocketChannel.class)
                 .remoteAddress(provider.getHost(), provider.getPort())
                 .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT);
+                .option(ChannelOption.ALLOCATOR, BUFFERS);
         Class<? extends ServerChannel> server = EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         Channel listener = new ServerBootstrap()
                 .group(acceptor, loops)
                 .channel(server)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .childOption(ChannelOption.ALLOCATOR, BUFFERS)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel agent) {
@@ -98,7 +107,9 @@ public final class NettyRelay {
                     })
                     .connect()
                     .addListener((ChannelFutureListener) connected -> {
-                        if (connected.isSuccess()) {
+                        if (connected.isSuccess() && !agent.isActive()) {
+                            connected.channel().close(); // the agent left while this was connecting
+                        } else if (connected.isSuccess()) {
                             provider = connected.channel();
                             agent.config().setAutoRead(true);
                         } else {
@@ -155,7 +166,8 @@ public final class NettyRelay {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            agent.close();
+            // What was relayed still reaches the agent before its connection closes.
+            agent.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
 
         @Override

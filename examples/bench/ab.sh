@@ -30,7 +30,8 @@ for side in A B; do
   mkdir -p "$base/$side"
   work="$base/$side"
   if [ "${!relay_side:-false}" = true ]; then
-    start_relay
+    # shellcheck disable=SC2086
+    PROXY_JAVA="${!java:-java}" start_relay -Xmx256m ${!opts:-}
     url[$side]="$relay" pid[$side]="$relay_pid"
     continue
   fi
@@ -41,7 +42,7 @@ done
 work="$base"
 describe() {  # describe SIDE: what runs on that side
   local jar="${1}_JAR" opts="${1}_OPTS" http2="${1}_HTTP2" java="${1}_JAVA" relay_side="${1}_RELAY"
-  if [ "${!relay_side:-false}" = true ]; then echo "the bare Netty relay"; return; fi
+  if [ "${!relay_side:-false}" = true ]; then echo "the bare Netty relay ${!java:-java} ${!opts:-}"; return; fi
   echo "${!jar:-proxy/target/tollgate.jar} ${!java:-java} ${!opts:-} http2=${!http2:-false}"
 }
 echo "A: $(describe A)  B: $(describe B)  rate=$rate/s stream=$stream pace=${PACE_MS:-none}"

@@ -33,10 +33,12 @@ YAML
   proxy="$(url_after "$work/proxy.log" "OPENAI_BASE_URL=")"
 }
 
-# start_relay: starts examples/bench/NettyRelay.java (a bare Netty relay: Netty's share of a proxy's cost)
-# in front of $provider, with Tollgate's heap and launcher options; sets $relay and $relay_pid.
+# start_relay [JVM OPTIONS]: starts examples/bench/NettyRelay.java (a bare Netty relay: Netty's share of a
+# proxy's cost) in front of $provider, with Tollgate's launcher option and the JVM options given (by default
+# Tollgate's -Xmx256m), on the JVM $PROXY_JAVA as start_proxy; sets $relay and $relay_pid.
 start_relay() {
-  java -Xmx256m -XX:-UsePerfData -cp "$bench_classpath" examples/bench/NettyRelay.java "$provider" >"$work/relay.log" 2>&1 &
+  [ $# -gt 0 ] || set -- -Xmx256m
+  "${PROXY_JAVA:-java}" -XX:-UsePerfData "$@" -cp "$bench_classpath" examples/bench/NettyRelay.java "$provider" >"$work/relay.log" 2>&1 &
   relay_pid=$!
   pids+=($relay_pid)
   relay="$(url_after "$work/relay.log" "relay listening on ")"

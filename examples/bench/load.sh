@@ -84,7 +84,8 @@ NGINX
 fi
 
 relay=""
-[ "${RELAY:-false}" = true ] && start_relay
+# shellcheck disable=SC2086  # $proxy_heap is a list of JVM options
+[ "${RELAY:-false}" = true ] && start_relay $proxy_heap
 
 nginx_ticks() { for p in $(pgrep -P "$nginx_pid") "$nginx_pid"; do ticks_of "/proc/$p/stat"; done | awk '{t += $1} END {print t}'; }
 per_request() { echo "$(( ($2 - $1) * 1000000 / hz / $3 ))us"; }  # per_request TICKS_BEFORE TICKS_AFTER REQUESTS
