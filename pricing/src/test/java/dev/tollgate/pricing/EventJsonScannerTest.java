@@ -47,6 +47,9 @@ class EventJsonScannerTest {
         "{\"choices\":[{\"text\":\"completion text\",\"logprobs\":{\"tokens\":[\"a\",\"b\"],\"top\":[[1,2],[true,false,null]]}}]}",
         "{\"output\":[{\"content\":[{\"text\":\"out\"}]}],\"choices\":{\"delta\":{\"content\":\"not an array\"}}}",
         "{\"\":\"\",\"a\":{},\"b\":[],\"c\":[{}],\"unknown_key_that_is_long\":\"\\u0000\"}",
+        // Near misses of known keys: same length, first and last byte (so the same table slot), one byte off.
+        "{\"mxdel\":\"a\",\"uxage\":{\"prompt_tokens\":1},\"chxices\":[{\"delta\":{\"cxntent\":\"x\"}}],"
+                + "\"choices\":[{\"dexta\":{\"content\":\"y\"},\"delta\":{\"contenT\":\"z\",\"text\":\"w\"}}]}",
     })
     void readsWhatItAcceptsExactlyAsJackson(String json) {
         assertThat(accepts(json)).as("accepted").isTrue();
