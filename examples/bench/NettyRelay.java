@@ -2,7 +2,7 @@
 // anything of its own. load.sh runs it beside nginx when RELAY=true, so that Tollgate's CPU per call can
 // be split into what Netty and the JVM cost on this host (the relay) and what metering, the ledger and the
 // budgets add on top of it (Tollgate minus the relay).
-//   java -cp <the proxy module's test classpath> examples/bench/NettyRelay.java PROVIDER_URL
+//   java -cp proxy/target/classes:<the proxy module's test classpath> examples/bench/NettyRelay.java PROVIDER_URL
 // It prints "relay listening on http://127.0.0.1:PORT/v1" and relays until killed.
 //
 // It is set up as Tollgate's own connections are: the native epoll transport where it loads, one event
@@ -15,8 +15,7 @@
 // opened when the agent connects; the load generator keeps its connections open, so that is a pool of one.
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.PooledByteBufAllocator;
+import dev.tollgate.proxy.net.Transport;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -25,17 +24,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.IoHandlerFactory;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.ServerChannel;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.ReferenceCountUtil;
@@ -43,12 +32,8 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 
 public final class NettyRelay {
-    /** As Tollgate's Transport: epoll where it loads, unless -Dtollgate.transport=nio. */
-    private static final boolean EPOLL = !"nio".equalsIgnoreCase(System.getProperty("tollgate.transport", ""))
-            && Epoll.isAvailable();
-    /** As Tollgate's Transport: the pooled allocator, unless -Dio.netty.allocator.type chooses. */
-    private static final ByteBufAllocator BUFFERS = System.getProperty("io.netty.allocator.type") == null
-            ? PooledByteBufAllocator.DEFAULT : ByteBufAllocator.DEFAULT;
+    /** Tollgate's own choice of transport (epoll where it loads, unless -Dtollgate.transport=nio). */
+    private static final Transport TRANSPORT = Transport.detect();
 
     public static void main(String[] args) throws Exception {
         if (args.length != 1) {
@@ -56,21 +41,20 @@ public final class NettyRelay {
             System.exit(2);
         }
         URI provider = URI.create(args[0]);
-        IoHandlerFactory io = EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        EventLoopGroup acceptor = new MultiThreadIoEventLoopGroup(1, io);
-        EventLoopGroup loops = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(), io);
+        // The groups, channels and allocator Tollgate's server uses (TollgateServer, Transport.BUFFERS).
+        EventLoopGroup acceptor = TRANSPORT.newEventLoopGroup(1);
+        EventLoopGroup loops = TRANSPORT.newEventLoopGroup(0);
         Bootstrap toProvider = new Bootstrap()
-                .channel(EPOLL ? EpollSocketChannel.class : NioSocketChannel.class)
+                .channel(TRANSPORT.socketChannel())
                 .remoteAddress(provider.getHost(), provider.getPort())
                 .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.ALLOCATOR, BUFFERS);
-        Class<? extends ServerChannel> server = EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+                .option(ChannelOption.ALLOCATOR, Transport.BUFFERS);
         Channel listener = new ServerBootstrap()
                 .group(acceptor, loops)
-                .channel(server)
+                .channel(TRANSPORT.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.ALLOCATOR, BUFFERS)
+                .childOption(ChannelOption.ALLOCATOR, Transport.BUFFERS)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel agent) {
@@ -80,7 +64,7 @@ public final class NettyRelay {
                 .bind("127.0.0.1", 0).sync().channel();
         int port = ((InetSocketAddress) listener.localAddress()).getPort();
         System.out.println("relay listening on http://127.0.0.1:" + port + "/v1 (provider " + provider
-                + ", transport " + (EPOLL ? "epoll" : "nio") + ")");
+                + ", transport " + TRANSPORT.name().toLowerCase(java.util.Locale.ROOT) + ")");
         listener.closeFuture().sync();
     }
 

@@ -35,10 +35,11 @@ YAML
 
 # start_relay [JVM OPTIONS]: starts examples/bench/NettyRelay.java (a bare Netty relay: Netty's share of a
 # proxy's cost) in front of $provider, with Tollgate's launcher option and the JVM options given (by default
-# Tollgate's -Xmx256m), on the JVM $PROXY_JAVA as start_proxy; sets $relay and $relay_pid.
+# Tollgate's -Xmx256m), on the JVM $PROXY_JAVA as start_proxy; sets $relay and $relay_pid. The proxy module's
+# classes come first on its classpath: the relay takes its transport and allocator from Tollgate's Transport.
 start_relay() {
   [ $# -gt 0 ] || set -- -Xmx256m
-  "${PROXY_JAVA:-java}" -XX:-UsePerfData "$@" -cp "$bench_classpath" examples/bench/NettyRelay.java "$provider" >"$work/relay.log" 2>&1 &
+  "${PROXY_JAVA:-java}" -XX:-UsePerfData "$@" -cp "proxy/target/classes:$bench_classpath" examples/bench/NettyRelay.java "$provider" >"$work/relay.log" 2>&1 &
   relay_pid=$!
   pids+=($relay_pid)
   relay="$(url_after "$work/relay.log" "relay listening on ")"

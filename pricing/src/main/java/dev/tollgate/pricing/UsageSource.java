@@ -9,8 +9,11 @@ public enum UsageSource {
     /** Not a metered call (an endpoint without tokens, or a refused or failed call). */
     NONE;
 
+    /** Worked out once: the ledger asks for it on every call it records. */
+    private final String ledgerName = name().toLowerCase(java.util.Locale.ROOT);
+
     /** The name stored in the ledger. */
     public String ledgerName() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return ledgerName;
     }
 }

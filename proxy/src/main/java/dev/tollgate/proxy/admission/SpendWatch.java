@@ -6,7 +6,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -24,17 +23,15 @@ final class SpendWatch {
     private static final int RECENT_INTENTS = 100;
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm 'UTC'").withZone(ZoneOffset.UTC);
 
-    /** Per agent: spend per minute over the last 15 minutes (ring of minute buckets). */
-    private final Map<String, long[]> minuteSpend = new HashMap<>();
-    private final Map<String, long[]> minuteIndex = new HashMap<>();
-    /** Per agent: totals of its most recent intents. */
-    private final Map<String, LinkedHashMap<String, Long>> recentIntents = new HashMap<>();
+    /** Per agent: its minute buckets and its recent intents, found with one lookup a call. */
+    private final Map<String, AgentSpend> agents = new HashMap<>();
 
     /** Records a settled cost and returns the warnings it triggers (unreported ones only). */
     List<String[]> onSettled(String agent, String intent, long costNanos, long nowMs, List<ScopedLimit> limits,
             Set<String> reported) {
         List<String[]> warnings = new ArrayList<>();
-        long rateNanosPerMs = recordAndRate(agent, costNanos, nowMs);
+        AgentSpend spend = agents.computeIfAbsent(agent, k -> new AgentSpend());
+        long rateNanosPerMs = spend.recordAndRate(costNanos, nowMs);
         if (rateNanosPerMs > 0) {
             for (ScopedLimit s : limits) {
                 if (s.limit().kind() != Limit.Kind.COST || !s.scope().startsWith("agent ")) {
@@ -55,50 +52,41 @@ final class SpendWatch {
             }
         }
         if (intent != null) {
-            LinkedHashMap<String, Long> intents = recentIntents.computeIfAbsent(agent, k -> new LinkedHashMap<>(16, 0.75f, true) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
-                    return size() > RECENT_INTENTS;
-                }
-            });
-            long total = intents.merge(intent, costNanos, Long::sum);
-            List<Long> others = new ArrayList<>();
-            intents.forEach((name, cost) -> {
-                if (!name.equals(intent)) {
-                    others.add(cost);
-                }
-            });
-            if (others.size() >= MIN_INTENTS_FOR_MEDIAN) {
-                others.sort(Long::compare);
-                long median = others.get(others.size() / 2);
-                if (median > 0 && total > SPIKE_FACTOR * median && reported.add("anomaly|" + agent + "|" + intent)) {
-                    warnings.add(new String[] {"anomaly", "intent '" + intent + "' of agent '" + agent + "' has cost $"
-                            + Budgets.dollars(total) + ", more than " + SPIKE_FACTOR + " times the agent's median intent ($"
-                            + Budgets.dollars(median) + ")", "intent_cost", Budgets.dollars(median * SPIKE_FACTOR),
-                            Budgets.dollars(total), null});
-                }
+            RecentIntents intents = spend.intents;
+            long total = intents.add(intent, costNanos);
+            long median = intents.medianOfOthers(total, MIN_INTENTS_FOR_MEDIAN);
+            if (median > 0 && total > SPIKE_FACTOR * median && reported.add("anomaly|" + agent + "|" + intent)) {
+                warnings.add(new String[] {"anomaly", "intent '" + intent + "' of agent '" + agent + "' has cost $"
+                        + Budgets.dollars(total) + ", more than " + SPIKE_FACTOR + " times the agent's median intent ($"
+                        + Budgets.dollars(median) + ")", "intent_cost", Budgets.dollars(median * SPIKE_FACTOR),
+                        Budgets.dollars(total), null});
             }
         }
         return warnings;
     }
 
-    /** Adds the cost to this minute's bucket and returns nano-dollars per millisecond over the last 15 minutes. */
-    private long recordAndRate(String agent, long costNanos, long nowMs) {
-        long[] buckets = minuteSpend.computeIfAbsent(agent, k -> new long[15]);
-        long[] minutes = minuteIndex.computeIfAbsent(agent, k -> new long[15]);
-        long minute = nowMs / 60_000L;
-        int slot = (int) (minute % 15);
-        if (minutes[slot] != minute) {
-            minutes[slot] = minute;
-            buckets[slot] = 0;
-        }
-        buckets[slot] += costNanos;
-        long sum = 0;
-        for (int i = 0; i < 15; i++) {
-            if (minute - minutes[i] < 15) {
-                sum += buckets[i];
+    /** One agent's spend: the last 15 minutes in minute buckets, and the totals of its recent intents. */
+    private static final class AgentSpend {
+        private final long[] buckets = new long[15];
+        private final long[] minutes = new long[15];
+        private final RecentIntents intents = new RecentIntents(RECENT_INTENTS);
+
+        /** Adds the cost to this minute's bucket and returns nano-dollars per millisecond over the last 15 minutes. */
+        long recordAndRate(long costNanos, long nowMs) {
+            long minute = nowMs / 60_000L;
+            int slot = (int) (minute % 15);
+            if (minutes[slot] != minute) {
+                minutes[slot] = minute;
+                buckets[slot] = 0;
             }
+            buckets[slot] += costNanos;
+            long sum = 0;
+            for (int i = 0; i < 15; i++) {
+                if (minute - minutes[i] < 15) {
+                    sum += buckets[i];
+                }
+            }
+            return sum / RATE_WINDOW_MS;
         }
-        return sum / RATE_WINDOW_MS;
     }
 }

@@ -75,6 +75,25 @@ public class AdmissionBenchmark {
         return admission;
     }
 
+    /**
+     * The same for an agent working through many tasks, as agents that send {@code X-Intent-Id} do: each call
+     * is charged to one of 200 intents in turn, so the agent always has its 100 most recent ones, and the
+     * spike check compares each intent's total with the median of the other 99.
+     */
+    @Benchmark
+    public Admission admitAndSettleAcrossIntents() {
+        String intent = INTENTS[next++ % INTENTS.length];
+        Admission admission = budgets.admit("bench-agent", intent, 1_200, 256, 1, price, true);
+        if (admission instanceof Admission.Admitted admitted) {
+            budgets.settle(admitted.reservation(), 4_500, 300);
+        }
+        return admission;
+    }
+
+    private static final String[] INTENTS = java.util.stream.IntStream.range(0, 200).mapToObj(i -> "task-" + i)
+            .toArray(String[]::new);
+    private int next;
+
     /** The loop detector's fingerprint of a 1.2 KB chat request (SHA-256 over the compared fields). */
     @Benchmark
     public String loopFingerprint() {
