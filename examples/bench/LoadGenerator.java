@@ -12,7 +12,10 @@
 //        all at once (ramped over a second), and waits until every one has ended.
 //   mixed URL RATE SECONDS HANGUP_FRACTION          open loop as in rate, half the requests streamed, and
 //        that fraction of them hung up on (connection closed) as soon as the response headers arrive.
-// Every request is POST URL/chat/completions with the header X-Agent-Id: bench-agent. Output is one
+// Every request is POST URL/chat/completions with the header X-Agent-Id: bench-agent. Two system properties
+// make the calls look more like a working agent's: -Dbench.intents=N names one of N intents in turn in
+// X-Intent-Id (default none), and -Dbench.promptBytes=N pads the user message to about N bytes of prose
+// (default a 48-byte question). Output is one
 // line of key=value pairs; latencies are in microseconds: ttfb (to the response headers), total
 // (to the last byte) and spread (from the headers to the last byte of each answer: for a paced stream, whose
 // events the fake provider sends on a fixed schedule, what a proxy adds to it is the delay it adds between
@@ -100,10 +103,23 @@ public final class LoadGenerator {
                 });
     }
 
+    /** X-Intent-Id values to name in turn, or none (-Dbench.intents). */
+    private static final String[] INTENTS = java.util.stream.IntStream.range(0, Integer.getInteger("bench.intents", 0))
+            .mapToObj(i -> "task-" + i).toArray(String[]::new);
+    private int nextIntent;
+
     private static ByteBuf requestBody(boolean stream) {
+        String question = "Summarise the open tickets of the support queue.";
+        int promptBytes = Integer.getInteger("bench.promptBytes", 0);
+        StringBuilder content = new StringBuilder(question);
+        // Prose with the escapes a real conversation has (quotes, line breaks), as a pasted ticket log would.
+        String line = " Ticket 4711: the \\\"export\\\" button times out after 30 s on large accounts.\\n";
+        while (content.length() + line.length() <= promptBytes) {
+            content.append(line);
+        }
         return Unpooled.unreleasableBuffer(Unpooled.copiedBuffer(
                 "{\"model\":\"gpt-4o-mini\",\"max_tokens\":32," + (stream ? "\"stream\":true," : "")
-                        + "\"messages\":[{\"role\":\"user\",\"content\":\"Summarise the open tickets of the support queue.\"}]}",
+                        + "\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}",
                 StandardCharsets.UTF_8));
     }
 
@@ -132,6 +148,9 @@ public final class LoadGenerator {
                     .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                     .set(HttpHeaderNames.CONTENT_LENGTH, chosen.readableBytes())
                     .set("X-Agent-Id", "bench-agent");
+            if (INTENTS.length > 0) {
+                request.headers().set("X-Intent-Id", INTENTS[nextIntent++ % INTENTS.length]);
+            }
             if (eventDelayMs != null) {
                 request.headers().set("X-Mock-Chunk-Delay-Ms", eventDelayMs);
             }

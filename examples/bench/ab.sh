@@ -10,6 +10,7 @@
 #   RATE=1000 STREAM=true ROUNDS=5 SECS=15 WARM=30 ...        # the defaults, streamed instead of plain
 #   STREAM=true PACE_MS=10 ...                                # paced streams: one token every 10 ms, as in load.sh
 #   A_RELAY=true examples/bench/ab.sh                         # the bare Netty relay (A, NettyRelay.java) against Tollgate
+#   INTENTS=100 PROMPT_BYTES=8192 ...                         # calls charged to 100 intents in turn, with 8 KB prompts
 # Build an older jar from a commit with, for example:
 #   git worktree add /tmp/old <commit> && (cd /tmp/old && mvn -B -q -DskipTests package) \
 #     && cp /tmp/old/proxy/target/tollgate.jar /tmp/old.jar && git worktree remove --force /tmp/old
@@ -45,7 +46,7 @@ describe() {  # describe SIDE: what runs on that side
   if [ "${!relay_side:-false}" = true ]; then echo "the bare Netty relay ${!java:-java} ${!opts:-}"; return; fi
   echo "${!jar:-proxy/target/tollgate.jar} ${!java:-java} ${!opts:-} http2=${!http2:-false}"
 }
-echo "A: $(describe A)  B: $(describe B)  rate=$rate/s stream=$stream pace=${PACE_MS:-none}"
+echo "A: $(describe A)  B: $(describe B)  rate=$rate/s stream=$stream pace=${PACE_MS:-none} intents=${INTENTS:-0} prompt_bytes=${PROMPT_BYTES:-0}"
 for side in A B; do generate rate "${url[$side]}" 2000 "${WARM:-30}" "$stream" "${pace[@]}" >/dev/null; done
 for round in $(seq 1 "$rounds"); do
   for side in A B; do

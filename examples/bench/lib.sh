@@ -3,10 +3,12 @@
 
 bench_classpath="$(test_classpath)"
 
-# generate MODE ARGS...: runs examples/bench/LoadGenerator.java and prints its one line of results.
+# generate MODE ARGS...: runs examples/bench/LoadGenerator.java and prints its one line of results. With
+# INTENTS=N its calls name one of N intents in turn (X-Intent-Id), with PROMPT_BYTES=N their prompt is
+# about N bytes long (by default no intent and a 48-byte question).
 generate() {
-  java -Dlogback.configurationFile=examples/bench/logback-quiet.xml -cp "$bench_classpath" \
-    examples/bench/LoadGenerator.java "$@"
+  java -Dlogback.configurationFile=examples/bench/logback-quiet.xml -Dbench.intents="${INTENTS:-0}" \
+    -Dbench.promptBytes="${PROMPT_BYTES:-0}" -cp "$bench_classpath" examples/bench/LoadGenerator.java "$@"
 }
 
 # start_provider [MOCK OPTIONS]: starts the fake provider on a free port; sets $provider and $provider_pid.

@@ -17,6 +17,7 @@ import dev.tollgate.proxy.admission.Admission;
 import dev.tollgate.proxy.admission.Budgets;
 import dev.tollgate.proxy.admission.Reservation;
 import dev.tollgate.proxy.http.ErrorResponse;
+import dev.tollgate.proxy.http.Utf8;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.buffer.ByteBuf;
@@ -35,7 +36,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Optional;
 import java.util.concurrent.Executor;
@@ -128,7 +128,7 @@ public final class CallMeter {
         // First, so that every reader of the body after this one (the facts, the loop fingerprint, the
         // rewrites, the token count) has valid UTF-8: on invalid UTF-8 in a key, what Jackson reads depends on
         // the keys it read before (see UntrustedJson), so a refusal could otherwise vary with the traffic.
-        if (!ByteBufUtil.isText(request.content(), StandardCharsets.UTF_8)) {
+        if (!Utf8.isWellFormed(request.content())) {
             facts = RequestFacts.NOT_JSON;
             return Optional.of(ErrorResponse.badRequest("malformed_request", "the request body is not valid UTF-8"));
         }
