@@ -20,6 +20,7 @@
 #   PHASES=hold HOLD_STREAMS=10000 UPSTREAM_HTTP2=true examples/bench/load.sh   # only phase 4, HTTP/2 to the provider
 #   PHASES=paced PACED_RATES="500 1000" PACE_MS=20 examples/bench/load.sh        # only phase 2
 #   RELAY=true PHASES="rates paced" RATES=1000 examples/bench/load.sh             # with the bare Netty relay
+#   INTENTS=100 PROMPT_BYTES=8192 examples/bench/load.sh      # calls as a working agent's: 100 intents, 8 KB prompts
 # RELAY=true also runs examples/bench/NettyRelay.java, a bare Netty relay set up as Tollgate's connections
 # are (no metering, ledger or limits), in phases 1-3 beside nginx: what Netty and the JVM cost on the host,
 # so that Tollgate's own share of its CPU per call (Tollgate minus the relay) shows on its own.
