@@ -114,36 +114,39 @@ for stream in false true; do
   generate rate "$provider" 2000 5 "$stream" >/dev/null
 done
 
-# compare RATE STREAM [EVENT_DELAY_MS]: one open-loop run straight at the provider, through nginx and
+# compare RATE STREAM [EVENT_DELAY_MS]: one open-loop run straight at the provider, through nginx, the relay and
 # through Tollgate, back to back; prints each and what the proxies added, with their CPU per request.
 compare() {
-  local rate="$1" stream="$2" pace=(${3:+256 "$3"}) metric=total direct through through_nginx before after gc_line
+  local rate="$1" stream="$2" pace=(${3:+256 "$3"}) metric=total direct through before after gc_line
+  local requests=$(( rate * (secs + 3) ))
   [ "$stream" = true ] && metric=ttfb
   direct="$(generate rate "$provider" "$rate" "$secs" "$stream" "${pace[@]}")"
   echo "direct   : $direct"
   if [ -n "$nginx_url" ]; then
-    nginx_before="$(nginx_ticks)"
-    through_nginx="$(generate rate "$nginx_url" "$rate" "$secs" "$stream" "${pace[@]}")"
-    nginx_after="$(nginx_ticks)"
-    echo "nginx    : $through_nginx"
-    [ "$stream" = true ] && echo "  nginx added total:$(added total "$through_nginx" "$direct")  spread:$(added spread "$through_nginx" "$direct")"
-    echo "  nginx added $metric:$(added "$metric" "$through_nginx" "$direct")  cpu_per_request=$(per_request "$nginx_before" "$nginx_after" $(( rate * (secs + 3) )))"
+    before="$(nginx_ticks)"
+    through="$(generate rate "$nginx_url" "$rate" "$secs" "$stream" "${pace[@]}")"
+    after="$(nginx_ticks)"
+    report nginx "$through" "cpu_per_request=$(per_request "$before" "$after" "$requests")"
   fi
   if [ -n "$relay" ]; then
     before="$(cpu_ticks "$relay_pid")"
     through="$(generate rate "$relay" "$rate" "$secs" "$stream" "${pace[@]}")"
     after="$(cpu_ticks "$relay_pid")"
-    echo "relay    : $through"
-    [ "$stream" = true ] && echo "  relay added total:$(added total "$through" "$direct")  spread:$(added spread "$through" "$direct")"
-    echo "  relay added $metric:$(added "$metric" "$through" "$direct")  $(cpu_split "$before" "$after" $(( rate * (secs + 3) )))"
+    report relay "$through" "$(cpu_split "$before" "$after" "$requests")"
   fi
   gc_line="$(wc -l < "$work/gc.log")"
   before="$(cpu_ticks)"
   through="$(generate rate "$proxy" "$rate" "$secs" "$stream" "${pace[@]}")"
   after="$(cpu_ticks)"
-  echo "tollgate : $through"
-  [ "$stream" = true ] && echo "  tollgate added total:$(added total "$through" "$direct")  spread:$(added spread "$through" "$direct")"
-  echo "  tollgate added $metric:$(added "$metric" "$through" "$direct")  $(cpu_split "$before" "$after" $(( rate * (secs + 3) ))) rss=$(rss) gc: $(gc_since "$gc_line")"
+  report tollgate "$through" "$(cpu_split "$before" "$after" "$requests") rss=$(rss) gc: $(gc_since "$gc_line")"
+}
+
+# report NAME THROUGH CPU (inside compare, whose $stream, $metric and $direct it reads): a proxy's line of
+# results, then what it added over direct (to the whole answer and, for streams, between events) and its CPU.
+report() {
+  printf '%-9s: %s\n' "$1" "$2"
+  [ "$stream" = true ] && echo "  $1 added total:$(added total "$2" "$direct")  spread:$(added spread "$2" "$direct")"
+  echo "  $1 added $metric:$(added "$metric" "$2" "$direct")  $3"
 }
 
 for stream in false true; do
