@@ -149,7 +149,7 @@ public final class LoadGenerator {
                     .set(HttpHeaderNames.CONTENT_LENGTH, chosen.readableBytes())
                     .set("X-Agent-Id", "bench-agent");
             if (INTENTS.length > 0) {
-                request.headers().set("X-Intent-Id", INTENTS[nextIntent++ % INTENTS.length]);
+                request.headers().set("X-Intent-Id", INTENTS[Math.floorMod(nextIntent++, INTENTS.length)]);
             }
             if (eventDelayMs != null) {
                 request.headers().set("X-Mock-Chunk-Delay-Ms", eventDelayMs);

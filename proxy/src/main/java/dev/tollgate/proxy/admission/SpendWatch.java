@@ -52,7 +52,7 @@ final class SpendWatch {
             }
         }
         if (intent != null) {
-            RecentIntents intents = spend.intents;
+            RecentIntents intents = spend.intents();
             long total = intents.add(intent, costNanos);
             long median = intents.medianOfOthers(total, MIN_INTENTS_FOR_MEDIAN);
             if (median > 0 && total > SPIKE_FACTOR * median && reported.add("anomaly|" + agent + "|" + intent)) {
@@ -69,7 +69,15 @@ final class SpendWatch {
     private static final class AgentSpend {
         private final long[] buckets = new long[15];
         private final long[] minutes = new long[15];
-        private final RecentIntents intents = new RecentIntents(RECENT_INTENTS);
+        /** Made on the first intent: most agents name none, and each of these is about a kilobyte. */
+        private RecentIntents intents;
+
+        RecentIntents intents() {
+            if (intents == null) {
+                intents = new RecentIntents(RECENT_INTENTS);
+            }
+            return intents;
+        }
 
         /** Adds the cost to this minute's bucket and returns nano-dollars per millisecond over the last 15 minutes. */
         long recordAndRate(long costNanos, long nowMs) {

@@ -36,7 +36,7 @@ public final class Utf8 {
             return true;
         }
         int components = buffer.nioBufferCount();
-        if (components < 0) {
+        if (components <= 0) {
             // No NIO view of its memory (no buffer the proxy meets): Netty's own check, byte by byte.
             return ByteBufUtil.isText(buffer, StandardCharsets.UTF_8);
         }
@@ -54,9 +54,11 @@ public final class Utf8 {
         return state == 0;
     }
 
-    /** Scans {@code bytes} (position to limit) from the open sequence {@code state}; the state after, or -1. */
-    private static int scan(ByteBuffer bytes, int state) {
-        ByteBuffer in = bytes.order(ByteOrder.nativeOrder());
+    /** Scans {@code in} (position to limit) from the open sequence {@code state}; the state after, or -1. */
+    static int scan(ByteBuffer in, int state) {
+        // The view is read in whatever byte order it has (it is not ours to change): that decides only
+        // which end of a word holds its first byte.
+        boolean bigEndian = in.order() == ByteOrder.BIG_ENDIAN;
         int i = in.position();
         int end = in.limit();
         while (i < end) {
@@ -69,8 +71,13 @@ public final class Utf8 {
                 state = due == 0 ? 0 : due | 0x80 << 8 | 0xBF << 16;
                 continue;
             }
-            // Eight bytes at a time while none has its high bit set.
-            while (i + Long.BYTES <= end && (in.getLong(i) & HIGH_BITS) == 0) {
+            // Eight bytes at a time while none has its high bit set; then straight to the first that has.
+            while (i + Long.BYTES <= end) {
+                long high = in.getLong(i) & HIGH_BITS;
+                if (high != 0) {
+                    i += (bigEndian ? Long.numberOfLeadingZeros(high) : Long.numberOfTrailingZeros(high)) >>> 3;
+                    break;
+                }
                 i += Long.BYTES;
             }
             if (i >= end) {

@@ -83,7 +83,7 @@ public class AdmissionBenchmark {
      */
     @Benchmark
     public Admission admitAndSettleAcrossIntents() {
-        String intent = INTENTS[next++ % INTENTS.length];
+        String intent = INTENTS[Math.floorMod(next++, INTENTS.length)];
         Admission admission = budgets.admit("bench-agent", intent, 1_200, 256, 1, price, true);
         if (admission instanceof Admission.Admitted admitted) {
             budgets.settle(admitted.reservation(), 4_500, 300);

@@ -92,7 +92,7 @@ class Utf8Test {
             // An offset reader index, as a buffer read part way has.
             ByteBuf offset = POOLED.directBuffer(bytes.length + 3).writeBytes(new byte[] {(byte) 0xFF, 1, 2}).writeBytes(bytes);
             offset.skipBytes(3);
-            CompositeByteBuf composite = POOLED.compositeDirectBuffer(64);
+            CompositeByteBuf composite = POOLED.compositeDirectBuffer(Integer.MAX_VALUE);  // never consolidated
             int at = 0;
             while (at < bytes.length) {
                 int length = Math.min(bytes.length - at, 1 + random.nextInt(12));
@@ -104,6 +104,8 @@ class Utf8Test {
                 assertThat(Utf8.isWellFormed(offset)).as("offset, round %d", round).isEqualTo(expected);
                 assertThat(Utf8.isWellFormed(composite)).as("composite, round %d", round).isEqualTo(expected);
                 assertThat(direct.readerIndex()).as("nothing is consumed").isZero();
+                assertThat(offset.readerIndex()).isEqualTo(3);
+                assertThat(composite.readerIndex()).isZero();
             } finally {
                 direct.release();
                 offset.release();
@@ -111,6 +113,28 @@ class Utf8Test {
             }
         }
         assertThat(wellFormed).as("both verdicts are exercised").isBetween(750, 2_850);
+    }
+
+    /** Views that start part way into their memory, read-only ones, and words read in either byte order. */
+    @Test
+    void viewsOfAnyPositionAndByteOrderAreJudgedAsNettyJudgesThem() {
+        byte[] text = "xx Summarise the tickets, caf\u00e9 \u6771\u4eac \ud83d\ude42 and more plain text after it"
+                .getBytes(StandardCharsets.UTF_8);
+        for (int cut = 0; cut < text.length; cut++) {
+            byte[] broken = text.clone();
+            broken[cut] = (byte) 0xC0;  // never valid anywhere
+            for (byte[] bytes : new byte[][] {text, broken}) {
+                java.nio.ByteBuffer view = java.nio.ByteBuffer.wrap(bytes, 2, bytes.length - 2).slice();
+                boolean expected = ByteBufUtil.isText(Unpooled.wrappedBuffer(view.duplicate()), StandardCharsets.UTF_8);
+                assertThat(Utf8.isWellFormed(Unpooled.wrappedBuffer(view.duplicate()))).isEqualTo(expected);
+                assertThat(Utf8.isWellFormed(Unpooled.wrappedBuffer(view.asReadOnlyBuffer()))).isEqualTo(expected);
+                // Netty's views are big-endian; one in the other order reads its words from the other end.
+                java.nio.ByteBuffer little = view.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                assertThat(Utf8.scan(little, 0) == 0).as("little-endian, cut %d", cut).isEqualTo(expected);
+                assertThat(little.order()).as("the view's order is left as it was").isEqualTo(java.nio.ByteOrder.LITTLE_ENDIAN);
+                assertThat(expected).isEqualTo(bytes == text || cut < 2);
+            }
+        }
     }
 
     @Test
