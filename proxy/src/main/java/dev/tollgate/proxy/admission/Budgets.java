@@ -10,8 +10,6 @@ import dev.tollgate.proxy.alerts.AlertEvent;
 import dev.tollgate.pricing.Usage;
 import dev.tollgate.storage.Spend;
 import dev.tollgate.storage.SpendSnapshot;
-import java.math.BigDecimal;
-import java.math.RoundingMode;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -46,14 +44,15 @@ public final class Budgets {
     }
 
     private static final int MAX_INTENTS = 200_000;
-    private static final BigDecimal THOUSAND = BigDecimal.valueOf(1_000);
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Clock clock;
     private final Events events;
     private volatile TollgateConfig config;
     private volatile AgentPlans plans;
-    private final Map<String, EnumMap<Window, WindowCounter>> counters = new HashMap<>();
+    private final Map<String, ScopeCounters> agentScopes = new HashMap<>();
+    private final Map<String, ScopeCounters> teamScopes = new HashMap<>();
+    private final ScopeCounters globalScope = ScopeCounters.global();
     private final LinkedHashMap<String, IntentCounter> intents = new LinkedHashMap<>(1024, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, IntentCounter> eldest) {
@@ -87,10 +86,10 @@ public final class Budgets {
             for (Map.Entry<Window, SpendSnapshot> entry : spentPerWindow.entrySet()) {
                 Window window = entry.getKey();
                 SpendSnapshot spend = entry.getValue();
-                spend.byAgent().forEach((agent, s) -> load(counter("agent:" + agent, window, now, zone), s));
-                spend.byTeam().forEach((team, s) -> load(counter("team:" + team, window, now, zone), s));
-                load(counter("global", window, now, zone), spend.global());
-                spend.intentsStartedByAgent().forEach((agent, n) -> counter("agent:" + agent, window, now, zone).intents = n);
+                spend.byAgent().forEach((agent, s) -> load(agentScope(agent).in(window, now, zone), s));
+                spend.byTeam().forEach((team, s) -> load(teamScope(team).in(window, now, zone), s));
+                load(globalScope.in(window, now, zone), spend.global());
+                spend.intentsStartedByAgent().forEach((agent, n) -> agentScope(agent).in(window, now, zone).intents = n);
                 spend.byIntent().forEach((intent, s) -> {
                     IntentCounter counter = intents.computeIfAbsent(intent, k -> new IntentCounter());
                     counter.costNanos = Math.max(counter.costNanos, s.costNanos());
@@ -173,12 +172,9 @@ public final class Budgets {
                         "tollgate: agent '" + agent + "' is paused" + (reason.isEmpty() ? "" : " (" + reason + ")")
                                 + "; resume it with tollgate resume " + agent);
             }
-            List<ScopedLimit> limits = new ArrayList<>();
-            collect(limits, "agent:" + agent, "agent '" + agent + "'", plan.own(), now, zone);
-            if (policy.team() != null) {
-                collect(limits, "team:" + policy.team(), "team '" + policy.team() + "'", plan.team(), now, zone);
-            }
-            collect(limits, "global", "the global budget", currentPlans.global(), now, zone);
+            ScopeCounters agentScope = agentScope(agent);
+            ScopeCounters teamScope = policy.team() == null ? null : teamScope(policy.team());
+            List<ScopedLimit> limits = scopedLimits(plan, agentScope, teamScope, now, zone);
             String intentKey = intent == null ? null : SpendSnapshot.intentKey(agent, intent);
             IntentCounter intentCounter = intent == null ? null : intents.get(intentKey);
             boolean newIntent = intent != null && intentCounter == null;
@@ -227,9 +223,9 @@ public final class Budgets {
                 }
             }
             if (breach == null && intent != null) {
-                breach = checkIntent(agent, intent, policy, intentCounter, promptTokens, price, producesOutput);
-                if (breach == null && policy.maxCostPerIntentUsd() != null && price != null) {
-                    long cap = policy.maxCostPerIntentUsd().movePointRight(9).longValueExact();
+                breach = checkIntent(agent, intent, plan, intentCounter, promptTokens, price, producesOutput);
+                if (breach == null && plan.intentCapNanos() >= 0 && price != null) {
+                    long cap = plan.intentCapNanos();
                     long left = cap - (intentCounter == null ? 0 : intentCounter.costNanos + intentCounter.reservedCost);
                     long afford = affordableOutput(price, promptTokens, left);
                     allowedOutput = Math.min(allowedOutput, afford == Long.MAX_VALUE ? afford : afford / n);
@@ -262,11 +258,11 @@ public final class Budgets {
             // Every window of every scope keeps counting, limited or not, so a limit added by a reload
             // starts from what was really used in its window.
             List<WindowCounter> held = new ArrayList<>(15);
-            held.addAll(allWindows("agent:" + agent, now, zone));
-            if (policy.team() != null) {
-                held.addAll(allWindows("team:" + policy.team(), now, zone));
+            agentScope.allInto(held, now, zone);
+            if (teamScope != null) {
+                teamScope.allInto(held, now, zone);
             }
-            held.addAll(allWindows("global", now, zone));
+            globalScope.allInto(held, now, zone);
             long[] starts = new long[held.size()];
             for (int i = 0; i < held.size(); i++) {
                 WindowCounter c = held.get(i);
@@ -334,23 +330,25 @@ public final class Budgets {
         return new AlertEvent(now, kind, agent, intent, team, message, fields);
     }
 
-    private Admission.Refused checkIntent(String agent, String intent, AgentPolicy policy, IntentCounter counter,
+    private Admission.Refused checkIntent(String agent, String intent, AgentPlans.Plan plan, IntentCounter counter,
             long promptTokens, ModelPrice price, boolean producesOutput) {
+        AgentPolicy policy = plan.policy();
         long requests = counter == null ? 0 : counter.requests;
         long spent = counter == null ? 0 : counter.costNanos;
         long reserved = counter == null ? 0 : counter.reservedCost;
-        String scope = "intent '" + intent + "' of agent '" + agent + "'";
         if (policy.maxRequestsPerIntent() != null && requests + 1 > policy.maxRequestsPerIntent()) {
+            String scope = intentScope(agent, intent);
             return new Admission.Refused("intent_budget_exceeded", scope, "max_requests_per_intent",
                     policy.maxRequestsPerIntent().toString(), Long.toString(requests), -1,
                     "tollgate: " + scope + " is over max_requests_per_intent (" + requests + " of "
                             + policy.maxRequestsPerIntent() + ")");
         }
-        if (policy.maxCostPerIntentUsd() != null) {
-            long cap = policy.maxCostPerIntentUsd().movePointRight(9).longValueExact();
+        if (plan.intentCapNanos() >= 0) {
+            long cap = plan.intentCapNanos();
             long left = cap - spent - reserved;
             boolean cannotPay = price != null && affordableOutput(price, promptTokens, left) < (producesOutput ? 1 : 0);
             if (left <= 0 || cannotPay) {
+                String scope = intentScope(agent, intent);
                 return new Admission.Refused("intent_budget_exceeded", scope, "max_cost_per_intent_usd",
                         dollars(cap), dollars(spent), -1, "tollgate: " + scope + " is over max_cost_per_intent_usd (spent $"
                                 + dollars(spent) + " of $" + dollars(cap) + ")");
@@ -359,22 +357,18 @@ public final class Budgets {
         return null;
     }
 
+    private static String intentScope(String agent, String intent) {
+        return "intent '" + intent + "' of agent '" + agent + "'";
+    }
+
     private static boolean ownLimit(Admission.Refused breach) {
         return breach.scope().startsWith("agent '") || breach.scope().startsWith("intent '");
     }
 
     /** Output tokens {@code left} nano-dollars pay for after the prompt; negative when not even the prompt. */
     private static long affordableOutput(ModelPrice price, long promptTokens, long left) {
-        long promptCost = price.cost(new Usage(promptTokens, 0, 0, 0)).value();
-        long afterPrompt = left - promptCost;
-        if (afterPrompt < 0) {
-            return -1;
-        }
-        BigDecimal perToken = price.output().multiply(THOUSAND);
-        if (perToken.signum() == 0) {
-            return Long.MAX_VALUE;
-        }
-        return BigDecimal.valueOf(afterPrompt).divide(perToken, 0, RoundingMode.FLOOR).longValue();
+        long afterPrompt = left - price.cost(new Usage(promptTokens, 0, 0, 0)).value();
+        return afterPrompt < 0 ? -1 : price.outputTokensFor(afterPrompt);
     }
 
     /** Replaces a call's reservation with what it actually cost, in the windows it started in. */
@@ -426,13 +420,8 @@ public final class Budgets {
         }
         long now = clock.millis();
         for (ScopedLimit s : reservation.limits) {
-            if (s.limit().kind() == Limit.Kind.INTENTS) {
-                continue;
-            }
-            long threshold = new BigDecimal(s.limit().units()).multiply(reservation.alertAt)
-                    .setScale(0, RoundingMode.CEILING).longValue();
             long used = s.used();
-            if (used >= threshold && reported.add("threshold|" + s.scope() + "|" + s.limit().key() + "|" + s.counter().startMs)) {
+            if (used >= s.alertUnits() && reported.add("threshold|" + s.scope() + "|" + s.limit().key() + "|" + s.counter().startMs)) {
                 boolean cost = s.limit().kind() == Limit.Kind.COST;
                 String value = cost ? dollars(s.limit().units()) : Long.toString(s.limit().units());
                 String spent = cost ? dollars(used) : Long.toString(used);
@@ -453,25 +442,32 @@ public final class Budgets {
         }
     }
 
-    private void collect(List<ScopedLimit> out, String key, String scope, List<Limit> limits, long now, ZoneId zone) {
-        for (Limit limit : limits) {
-            out.add(new ScopedLimit(scope, limit, counter(key, limit.window(), now, zone)));
+    /** The limits of the agent, its team (when it has one) and the fleet, each with its current counter. */
+    private List<ScopedLimit> scopedLimits(AgentPlans.Plan plan, ScopeCounters agent, ScopeCounters team, long now,
+            ZoneId zone) {
+        List<ScopedLimit> out = new ArrayList<>(plan.own().size() + plan.team().size() + plan.global().size());
+        collect(out, agent, plan.own(), now, zone);
+        if (team != null) {
+            collect(out, team, plan.team(), now, zone);
         }
-    }
-
-    private List<WindowCounter> allWindows(String key, long now, ZoneId zone) {
-        List<WindowCounter> out = new ArrayList<>(5);
-        for (Window window : Window.values()) {
-            out.add(counter(key, window, now, zone));
-        }
+        collect(out, globalScope, plan.global(), now, zone);
         return out;
     }
 
-    private WindowCounter counter(String key, Window window, long now, ZoneId zone) {
-        WindowCounter counter = counters.computeIfAbsent(key, k -> new EnumMap<>(Window.class))
-                .computeIfAbsent(window, WindowCounter::new);
-        counter.roll(now, zone);
-        return counter;
+    private static void collect(List<ScopedLimit> out, ScopeCounters scope, List<AgentPlans.PlannedLimit> limits, long now,
+            ZoneId zone) {
+        for (AgentPlans.PlannedLimit planned : limits) {
+            Limit limit = planned.limit();
+            out.add(new ScopedLimit(scope.label, limit, scope.in(limit.window(), now, zone), planned.alertUnits()));
+        }
+    }
+
+    private ScopeCounters agentScope(String agent) {
+        return agentScopes.computeIfAbsent(agent, ScopeCounters::ofAgent);
+    }
+
+    private ScopeCounters teamScope(String team) {
+        return teamScopes.computeIfAbsent(team, ScopeCounters::ofTeam);
     }
 
     private static Admission.Refused refusal(String code, ScopedLimit s, long used, WindowCounter c) {
@@ -509,11 +505,7 @@ public final class Budgets {
         java.util.TreeSet<String> agents = new java.util.TreeSet<>(config.agents().keySet());
         lock.lock();
         try {
-            for (String key : counters.keySet()) {
-                if (key.startsWith("agent:")) {
-                    agents.add(key.substring("agent:".length()));
-                }
-            }
+            agents.addAll(agentScopes.keySet());
             agents.addAll(paused.keySet());
         } finally {
             lock.unlock();
@@ -532,37 +524,20 @@ public final class Budgets {
         lock.lock();
         try {
             Map<Window, long[]> use = new EnumMap<>(Window.class);
-            for (WindowCounter c : allWindows("agent:" + agent, now, zone)) {
+            ScopeCounters agentScope = agentScope(agent);
+            List<WindowCounter> windows = new ArrayList<>();
+            agentScope.allInto(windows, now, zone);
+            for (WindowCounter c : windows) {
                 use.put(c.window, new long[] {c.costNanos, c.requests, c.tokens});
             }
-            List<ScopedLimit> limits = new ArrayList<>();
-            collect(limits, "agent:" + agent, "agent '" + agent + "'", plan.own(), now, zone);
-            if (policy.team() != null) {
-                collect(limits, "team:" + policy.team(), "team '" + policy.team() + "'", plan.team(), now, zone);
-            }
-            collect(limits, "global", "the global budget", currentPlans.global(), now, zone);
+            List<ScopedLimit> limits = scopedLimits(plan, agentScope, policy.team() == null ? null : teamScope(policy.team()),
+                    now, zone);
             List<LimitView> views = new ArrayList<>();
             for (ScopedLimit s : limits) {
                 long value = s.limit().units();
                 views.add(new LimitView(s.scope(), s.limit().key(), value, s.used(), Math.max(0, value - s.used()), s.counter().endMs));
             }
             return new AgentView(agent, policy.team(), paused.containsKey(agent), paused.get(agent), use, views);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** For tests and the admin API: what an agent's window counter holds now. */
-    public long spentNanos(String scopeKey, Window window) {
-        lock.lock();
-        try {
-            EnumMap<Window, WindowCounter> windows = counters.get(scopeKey);
-            WindowCounter c = windows == null ? null : windows.get(window);
-            if (c == null) {
-                return 0;
-            }
-            c.roll(clock.millis(), config.timeZone());
-            return c.costNanos;
         } finally {
             lock.unlock();
         }

@@ -29,7 +29,7 @@ public final class Reservation {
         this.intentName = intent;
         this.team = teamName;
         this.alertAt = alertFraction;
-        this.limits = List.copyOf(scoped);
+        this.limits = scoped; // made for this call by Budgets, never changed after
     }
 
     Reservation(List<WindowCounter> counters, long[] windowStarts, IntentCounter intent, long cost, long tokens) {
