@@ -5,21 +5,19 @@ import java.time.ZoneId;
 import java.util.List;
 
 /**
- * The window counters of one budget scope (an agent, a team or the whole fleet) with the two names it
- * goes by: its key in snapshots and the admin API ({@code agent:reviewer}) and how messages name it
- * ({@code agent 'reviewer'}). Made once per scope, so that admitting a call builds no strings and hashes
- * no new key for each of its scopes. Guarded by {@link Budgets}' lock, as its counters are.
+ * The window counters of one budget scope (an agent, a team or the whole fleet) with the name messages
+ * give it ({@code agent 'reviewer'}). Made once per scope, so that admitting a call builds no strings and
+ * hashes no new key for each of its scopes, as {@code "agent:" + agent} did. Guarded by {@link Budgets}'
+ * lock, as its counters are.
  */
 final class ScopeCounters {
 
     private static final Window[] WINDOWS = Window.values();
 
-    final String key;
     final String label;
     private final WindowCounter[] windows = new WindowCounter[WINDOWS.length];
 
-    ScopeCounters(String key, String label) {
-        this.key = key;
+    private ScopeCounters(String label) {
         this.label = label;
         for (Window window : WINDOWS) {
             windows[window.ordinal()] = new WindowCounter(window);
@@ -27,15 +25,15 @@ final class ScopeCounters {
     }
 
     static ScopeCounters ofAgent(String agent) {
-        return new ScopeCounters("agent:" + agent, "agent '" + agent + "'");
+        return new ScopeCounters("agent '" + agent + "'");
     }
 
     static ScopeCounters ofTeam(String team) {
-        return new ScopeCounters("team:" + team, "team '" + team + "'");
+        return new ScopeCounters("team '" + team + "'");
     }
 
     static ScopeCounters global() {
-        return new ScopeCounters("global", "the global budget");
+        return new ScopeCounters("the global budget");
     }
 
     /** The counter of {@code window}, moved on to the window containing {@code nowMs} if its own is over. */
