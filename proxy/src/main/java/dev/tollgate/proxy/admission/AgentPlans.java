@@ -4,6 +4,7 @@ import dev.tollgate.config.AgentPolicy;
 import dev.tollgate.config.Limit;
 import dev.tollgate.config.TollgateConfig;
 import dev.tollgate.config.WindowLimits;
+import dev.tollgate.pricing.UsdNanos;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.List;
@@ -54,7 +55,7 @@ final class AgentPlans {
         List<Limit> team = policy.team() == null ? List.of()
                 : config.teams().getOrDefault(policy.team(), WindowLimits.NONE).all();
         BigDecimal alertAt = policy.alertAt();
-        long intentCap = policy.maxCostPerIntentUsd() == null ? -1 : policy.maxCostPerIntentUsd().movePointRight(9).longValueExact();
+        long intentCap = policy.maxCostPerIntentUsd() == null ? -1 : UsdNanos.ofDollars(policy.maxCostPerIntentUsd()).value();
         return new Plan(policy, planned(policy.windowLimits().all(), alertAt), planned(team, alertAt),
                 planned(config.global().all(), alertAt), intentCap);
     }
@@ -64,7 +65,7 @@ final class AgentPlans {
         return limits.stream().map(limit -> new PlannedLimit(limit, alertUnits(limit, alertAt))).toList();
     }
 
-    static long alertUnits(Limit limit, BigDecimal alertAt) {
+    private static long alertUnits(Limit limit, BigDecimal alertAt) {
         if (alertAt == null || limit.kind() == Limit.Kind.INTENTS) {
             return Long.MAX_VALUE;
         }
