@@ -36,9 +36,13 @@ final class EventJsonScanner {
     private static final String OTHER_KEY = "\u0000other";
     private static final KeyTable KEYS = new KeyTable(UsageCollector.KEYS);
     /** The collector's own String, so that a key read here can be told by identity. */
-    private static final String USAGE = KEYS.find("usage".getBytes(StandardCharsets.US_ASCII), 0, 5);
+    private static final String USAGE = known("usage");
+    private static final String MODEL = known("model");
+    private static final String TYPE = known("type");
     /** {@code "usage":} */
     private static final int USAGE_NULL_KEY_LENGTH = 8;
+    /** The longest run of top-level members remembered from one event for the next ({@link Prefix}). */
+    static final int MAX_PREFIX_BYTES = 1024;
 
     private static final long QUOTES = ByteWords.repeated('"');
     private static final long BACKSLASHES = ByteWords.repeated('\\');
@@ -55,6 +59,8 @@ final class EventJsonScanner {
     private int end;
     private int depth;
     private int usageNullAt;
+    /** What the last event began with; null for a reader of plain bodies, which reads one document a call. */
+    private final Prefix prefix;
 
     /** A reader of one-line documents, a stream event's: a line break anywhere is declined. */
     EventJsonScanner(UsageCollector collector) {
@@ -68,6 +74,7 @@ final class EventJsonScanner {
     EventJsonScanner(UsageCollector collector, boolean lineBreaks) {
         this.collector = collector;
         this.lineBreaks = lineBreaks;
+        this.prefix = lineBreaks ? null : new Prefix();
     }
 
     /**
@@ -104,7 +111,11 @@ final class EventJsonScanner {
             if (peek() != '{') {
                 throw DECLINED;
             }
-            object();
+            if (prefix != null) {
+                topLevelObject();
+            } else {
+                object();
+            }
             skipSpaces();
             return pos;
         } catch (RuntimeException declined) {
@@ -131,6 +142,11 @@ final class EventJsonScanner {
 
     private boolean startsWithNull() {
         return pos + 4 <= end && bytes[pos] == 'n' && bytes[pos + 1] == 'u' && bytes[pos + 2] == 'l' && bytes[pos + 3] == 'l';
+    }
+
+    /** How many top-level members the next event may skip if it begins with them (for tests). */
+    int rememberedMembers() {
+        return prefix == null ? 0 : prefix.members;
     }
 
     /** Undoes the last {@link #read}. */
@@ -161,27 +177,98 @@ final class EventJsonScanner {
             return;
         }
         while (true) {
-            skipSpaces();
-            int keyAt = pos;
-            expect('"');
-            String key = key();
-            skipSpaces();
-            expect(':');
-            if (key == USAGE && usageNullAt < 0 && pos == keyAt + USAGE_NULL_KEY_LENGTH && startsWithNull()) {
-                usageNullAt = keyAt;
+            member();
+            if (endOfMembers()) {
+                return;
             }
-            collector.onField(key);
-            value();
+        }
+    }
+
+    /**
+     * An event's object, read from the end of the longest run of members it shares with the {@link Prefix}
+     * of the events before it, and remembering its own. A stream's chunks repeat their id, object, created,
+     * model, service tier and fingerprint, about half of each chunk's bytes and keys: they are read once a
+     * stream instead of once an event.
+     */
+    private void topLevelObject() {
+        int from = pos;
+        int shared = prefix.membersMatching(bytes, from, end);
+        pos++;
+        enter(false);
+        String model = null;
+        String type = null;
+        if (shared > 0) {
+            // The same bytes as members already read: the same effects on the collector, which at the top
+            // level of such members are only these two values.
+            pos = from + prefix.end(shared);
+            model = prefix.model(shared);
+            type = prefix.type(shared);
+            if (model != null) {
+                collector.onString(UsageCollector.MODEL, model);
+            }
+            if (type != null) {
+                collector.onString(UsageCollector.EVENT_TYPE, type);
+            }
+        } else {
             skipSpaces();
-            byte next = next();
-            if (next == '}') {
+            if (peek() == '}') {
+                pos++;
                 leave();
                 return;
             }
-            if (next != ',') {
-                throw DECLINED;
+        }
+        boolean remembering = true;
+        int members = shared;
+        while (true) {
+            String key = member();
+            if (remembering) {
+                boolean string = bytes[pos - 1] == '"';
+                if (key == MODEL && string) {
+                    model = collector.model;
+                } else if (key == TYPE && string) {
+                    type = collector.eventType;
+                } else if (key != OTHER_KEY || bytes[pos - 1] == '}' || bytes[pos - 1] == ']') {
+                    remembering = false;
+                }
+            }
+            if (endOfMembers()) {
+                return;
+            }
+            remembering &= members < Prefix.MAX_MEMBERS && pos - from <= MAX_PREFIX_BYTES;
+            if (remembering) {
+                prefix.remember(++members, bytes, from, pos, model, type);
             }
         }
+    }
+
+    /** One member of an object, from the spaces before its key to the end of its value; returns its key. */
+    private String member() {
+        skipSpaces();
+        int keyAt = pos;
+        expect('"');
+        String key = key();
+        skipSpaces();
+        expect(':');
+        if (key == USAGE && usageNullAt < 0 && pos == keyAt + USAGE_NULL_KEY_LENGTH && startsWithNull()) {
+            usageNullAt = keyAt;
+        }
+        collector.onField(key);
+        value();
+        return key;
+    }
+
+    /** After a member: true past the object's closing brace, false past the comma before another member. */
+    private boolean endOfMembers() {
+        skipSpaces();
+        byte next = next();
+        if (next == '}') {
+            leave();
+            return true;
+        }
+        if (next != ',') {
+            throw DECLINED;
+        }
+        return false;
     }
 
     private void array() {
@@ -499,6 +586,70 @@ final class EventJsonScanner {
             throw DECLINED;
         }
         return bytes[pos++];
+    }
+
+    private static String known(String key) {
+        return KEYS.find(key.getBytes(StandardCharsets.US_ASCII), 0, key.length());
+    }
+
+    /**
+     * The top-level members the events of a stream began with, each up to the comma after it, as long as
+     * each only skipped a scalar value (an unknown key's scalar reaches no field of the collector) or set the
+     * model or the event type: as bytes, and as the two values set by the end of each member. Reading
+     * the same bytes again would hand the collector the same two values and nothing else and leave the
+     * reader between two members of the top-level object, so an event that begins with the same members is
+     * read from there. Every remembered member was read and accepted after the same members before it
+     * (those bytes do not depend on what follows them), so it is as valid as when it was read.
+     */
+    private static final class Prefix {
+        static final int MAX_MEMBERS = 16;
+        private byte[] bytes = new byte[0];
+        /** {@code ends[i]}: the length of the first {@code i} members (with their commas); {@code ends[0]} is 0. */
+        private final int[] ends = new int[MAX_MEMBERS + 1];
+        private final String[] models = new String[MAX_MEMBERS + 1];
+        private final String[] types = new String[MAX_MEMBERS + 1];
+        private int members;
+
+        /** How many of the remembered members an object at {@code source[from]} begins with, byte for byte. */
+        int membersMatching(byte[] source, int from, int to) {
+            if (members == 0) {
+                return 0;
+            }
+            int length = Math.min(ends[members], to - from);
+            int differs = Arrays.mismatch(source, from, from + length, bytes, 0, length);
+            int same = differs < 0 ? length : differs;
+            int matching = members;
+            while (ends[matching] > same) {
+                matching--;
+            }
+            return matching;
+        }
+
+        int end(int member) {
+            return ends[member];
+        }
+
+        String model(int member) {
+            return models[member];
+        }
+
+        String type(int member) {
+            return types[member];
+        }
+
+        /** Member {@code member} (from 1) ends at {@code source[to]}; the ones after it are forgotten. */
+        void remember(int member, byte[] source, int from, int to, String model, String type) {
+            int start = ends[member - 1];
+            int length = to - from;
+            if (bytes.length < length) {
+                bytes = Arrays.copyOf(bytes, Math.min(MAX_PREFIX_BYTES, Math.max(length, 2 * bytes.length)));
+            }
+            System.arraycopy(source, from + start, bytes, start, length - start);
+            ends[member] = length;
+            models[member] = model;
+            types[member] = type;
+            members = member;
+        }
     }
 
     /**

@@ -207,4 +207,65 @@ class EventJsonScannerTest {
             assertThat(events).as(name).isGreaterThan(3);
         }
     }
+
+    /**
+     * Events that begin with the same members are read from where the members they share with the events
+     * before them end ({@code EventJsonScanner.Prefix}); what they read must not change. Each event here
+     * tries one way the shared part could be misread: a value of the same length that differs, a number
+     * that grows, an event shorter than the prefix, a remembered event type that decides whether a
+     * delta is text, a member that may not be skipped, and one that is declined after the shared part.
+     */
+    @Test
+    void eventsThatBeginAlikeReadAndRewriteAsJackson() {
+        String[] events = {
+            "{\"id\":\"x\",\"model\":\"a\",\"created\":1,\"choices\":[{\"delta\":{\"content\":\"A\"}}],\"usage\":null}",
+            "{\"id\":\"x\",\"model\":\"a\",\"created\":1,\"choices\":[{\"delta\":{\"content\":\"B\"}}],\"usage\":null}",
+            "{\"id\":\"x\",\"model\":\"b\",\"created\":1,\"choices\":[{\"delta\":{\"content\":\"C\"}}],\"usage\":null}",
+            "{\"id\":\"x\",\"model\":\"b\",\"created\":12,\"choices\":[{\"delta\":{\"content\":\"D\"}}]}",
+            "{\"id\":\"x\",\"model\":\"b\"}",
+            "{\"id\":\"x\",\"model\":\"b\",\"created\":12,\"choices\":[{\"delta\":{\"content\":\"E\"}}],\"bad\":tru}",
+            "{\"id\":\"x\",\"type\":\"response.output_text.delta\",\"delta\":\"F\"}",
+            "{\"id\":\"x\",\"type\":\"response.output_text.delta\",\"delta\":\"G\"}",
+            "{\"id\":\"x\",\"type\":\"response.output_text.delta\"}",
+            "{\"id\":\"x\",\"type\":\"response.output_text.delta\",\"delta\":\"H\"}",
+            "{\"id\":\"x\",\"model\":{\"nested\":\"c\"},\"choices\":[{\"delta\":{\"content\":\"I\"}}]}",
+            "{\"id\":\"x\",\"model\":{\"nested\":\"c\"},\"choices\":[]}",
+            "{\"id\":\"x\",\"model\":\"d\",\"created\":12,\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}",
+            "{\"id\":\"x\",\"model\":\"d\",\"created\":12,\"choices\":[{\"delta\":{\"content\":\"J\"}}],\"usage\":null}",
+        };
+        StringBuilder stream = new StringBuilder();
+        for (String event : events) {
+            stream.append("data: ").append(event).append("\n\n");
+        }
+        byte[] bytes = stream.toString().getBytes(StandardCharsets.UTF_8);
+        java.io.ByteArrayOutputStream fast = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream slow = new java.io.ByteArrayOutputStream();
+        MeterReading fastReading = Splits.meter(new SseStreamMeter(fast::write, true), Splits.whole(bytes));
+        MeterReading slowReading = Splits.meter(new SseStreamMeter(slow::write, false), Splits.whole(bytes));
+
+        assertThat(fastReading).isEqualTo(slowReading);
+        assertThat(fastReading.generatedText()).isEqualTo("ABCDEFGHIJ");
+        assertThat(fastReading.model()).isEqualTo("d");
+        assertThat(fast.toString(StandardCharsets.UTF_8)).isEqualTo(slow.toString(StandardCharsets.UTF_8));
+    }
+
+    /** The recorded chat stream's chunks share six members (id to fingerprint), which are then skipped. */
+    @Test
+    void remembersTheMembersARecordedStreamRepeats() throws IOException {
+        UsageCollector collector = new UsageCollector();
+        EventJsonScanner scanner = new EventJsonScanner(collector);
+        String stream;
+        try (InputStream in = EventJsonScannerTest.class.getResourceAsStream("/responses/chat_stream.sse")) {
+            stream = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        for (String line : stream.split("\n")) {
+            if (line.startsWith("data: {")) {
+                byte[] event = line.substring(6).getBytes(StandardCharsets.UTF_8);
+                collector.startDocument();
+                assertThat(scanner.scan(event, 0, event.length)).as(line).isTrue();
+                assertThat(scanner.rememberedMembers()).as(line).isEqualTo(6);
+            }
+        }
+        assertThat(new EventJsonScanner(collector, true).rememberedMembers()).as("a reader of plain bodies").isZero();
+    }
 }
