@@ -217,7 +217,7 @@ final class EventJsonScanner {
                 return;
             }
         }
-        boolean remembering = true;
+        boolean remembering = prefix.worthExtending(shared);
         int members = shared;
         while (true) {
             String key = member();
@@ -609,6 +609,21 @@ final class EventJsonScanner {
         private final String[] models = new String[MAX_MEMBERS + 1];
         private final String[] types = new String[MAX_MEMBERS + 1];
         private int members;
+        /** Where the last event's members stopped matching, or -1 if they all did. */
+        private int differedAt = -1;
+
+        /**
+         * Whether to remember the members of an event that shares {@code shared} with this prefix. Not when the
+         * event before it stopped matching at the same member: that member varies from event to event (a
+         * sequence number), and copying it again would cost every event and save none. A member that changed
+         * once is remembered again, so a stream whose first event differs from the rest still gains.
+         */
+        boolean worthExtending(int shared) {
+            boolean partial = shared < members;
+            boolean again = partial && shared == differedAt;
+            differedAt = partial ? shared : -1;
+            return !again;
+        }
 
         /** How many of the remembered members an object at {@code source[from]} begins with, byte for byte. */
         int membersMatching(byte[] source, int from, int to) {
