@@ -170,10 +170,7 @@ final class EventJsonScanner {
     private void object() {
         pos++;
         enter(false);
-        skipSpaces();
-        if (peek() == '}') {
-            pos++;
-            leave();
+        if (closesAtOnce()) {
             return;
         }
         while (true) {
@@ -209,13 +206,8 @@ final class EventJsonScanner {
             if (type != null) {
                 collector.onString(UsageCollector.EVENT_TYPE, type);
             }
-        } else {
-            skipSpaces();
-            if (peek() == '}') {
-                pos++;
-                leave();
-                return;
-            }
+        } else if (closesAtOnce()) {
+            return;
         }
         boolean remembering = prefix.worthExtending(shared);
         int members = shared;
@@ -239,6 +231,17 @@ final class EventJsonScanner {
                 prefix.remember(++members, bytes, from, pos, model, type);
             }
         }
+    }
+
+    /** Just past an object's opening brace: true, past its closing brace too, when it has no members. */
+    private boolean closesAtOnce() {
+        skipSpaces();
+        if (peek() != '}') {
+            return false;
+        }
+        pos++;
+        leave();
+        return true;
     }
 
     /** One member of an object, from the spaces before its key to the end of its value; returns its key. */
